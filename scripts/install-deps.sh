@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs everything mcval needs to build, run and test, idempotently and non-interactively:
+# Debian packages with apt-get, the viewer's npm packages with `npm ci` (lock file pinned).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEBIAN_PACKAGES=(
+  # toolchain
+  build-essential cmake ninja-build ccache pkg-config git
+  # C/C++ libraries
+  libopenslide-dev libboost-dev libjpeg62-turbo-dev libpng-dev libtiff-dev
+  nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libsqlite3-dev libssl-dev
+  libgtest-dev libgmock-dev libturbojpeg0-dev
+  # test oracles and tools (Debian python under /usr/bin/python3)
+  python3 python3-openslide python3-numpy python3-pil openslide-tools sqlite3 curl
+  # headless browser for the viewer tests
+  chromium
+)
+# Node.js and npm: any machine that already has both keeps them (some images ship a Node.js
+# build that bundles npm and conflicts with Debian's npm package); otherwise Debian's.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  DEBIAN_PACKAGES+=(nodejs npm)
+fi
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+for p in "${DEBIAN_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "install-deps: installing ${#missing[@]} Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  as_root apt-get update -qq
+  as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "install-deps: Debian packages present"
+fi
+
+# The viewer's and the browser test's npm packages, exactly as pinned in web/package-lock.json.
+if [ -f web/package-lock.json ]; then
+  if [ ! -d web/node_modules ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
+    echo "install-deps: npm ci (web/)"
+    (cd web && npm ci --no-audit --no-fund --loglevel=error)
+  else
+    echo "install-deps: npm packages present"
+  fi
+fi

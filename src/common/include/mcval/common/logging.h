@@ -1,0 +1,29 @@
+#pragma once
+// Structured logging on stdout through spdlog: one JSON object per line (or plain text).
+// Events are a message plus fields; values are JSON-escaped. Thread-safe.
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+namespace mcval::log {
+
+enum class Level { trace, debug, info, warn, error };
+
+/// Configures the process-wide sink; call once at start (before threads). `format` is
+/// "json" or "text"; `level` one of trace, debug, info, warn, error.
+void init(std::string_view level, std::string_view format);
+
+/// Emits one event: {"ts":..., "level":..., "msg":..., ...fields}.
+void event(Level level, std::string_view message, const nlohmann::json& fields = nlohmann::json::object());
+
+inline void info(std::string_view m, const nlohmann::json& f = nlohmann::json::object()) { event(Level::info, m, f); }
+inline void warn(std::string_view m, const nlohmann::json& f = nlohmann::json::object()) { event(Level::warn, m, f); }
+inline void error(std::string_view m, const nlohmann::json& f = nlohmann::json::object()) { event(Level::error, m, f); }
+inline void debug(std::string_view m, const nlohmann::json& f = nlohmann::json::object()) { event(Level::debug, m, f); }
+
+bool enabled(Level level);
+
+}  // namespace mcval::log

@@ -1,0 +1,50 @@
+#pragma once
+// SlidePool: a bounded set of open slide handles, keyed by file identity, least recently
+// used closed first. Thread-safe.
+#include <cstdint>
+#include <filesystem>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "mcval/slide/slide_reader.h"
+
+namespace mcval::slide {
+
+/// Identity of a slide file as last seen: a changed size or mtime means a different file.
+struct SlideFileKey {
+  std::filesystem::path path;
+  std::int64_t file_bytes = 0;
+  std::int64_t mtime_ns = 0;
+  bool operator==(const SlideFileKey&) const = default;
+};
+
+class SlidePool {
+ public:
+  /// `source` must outlive the pool. `max_open` >= 1.
+  SlidePool(const SlideSource& source, std::size_t max_open);
+
+  /// An open reader for the file; opens it (and possibly closes the least recently used
+  /// one) if needed. A reader stays valid while the caller holds it, even if evicted.
+  /// Fails with slide_gone when the file no longer exists, slide_unreadable when it cannot
+  /// be opened, and reopens when size or mtime changed since it was opened.
+  Result<std::shared_ptr<const SlideReader>> acquire(const SlideFileKey& key);
+
+  std::size_t open_count() const;
+  std::size_t capacity() const { return max_open_; }
+
+ private:
+  struct Entry {
+    SlideFileKey key;
+    std::shared_ptr<const SlideReader> reader;
+  };
+  const SlideSource& source_;
+  const std::size_t max_open_;
+  mutable std::mutex mutex_;
+  std::list<Entry> lru_;  // front: most recently used
+  std::unordered_map<std::string, std::list<Entry>::iterator> by_path_;
+};
+
+}  // namespace mcval::slide
