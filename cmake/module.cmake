@@ -2,7 +2,7 @@
 # One static library per module: public headers under src/<module>/include/mcval/<module>/,
 # private sources under src/<module>/. What a module links is the dependency rule.
 set(MCVAL_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast
-    -Wcast-align -Wunused -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough)
+    -Wcast-align -Wunused -Woverloaded-virtual -Wimplicit-fallthrough)
 if(MCVAL_WERROR)
   list(APPEND MCVAL_WARNINGS -Werror)
 endif()

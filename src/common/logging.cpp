@@ -15,10 +15,17 @@ std::atomic<int> g_min_level{static_cast<int>(Level::info)};
 std::atomic<bool> g_json{true};
 std::once_flag g_logger_once;
 std::shared_ptr<spdlog::logger> g_logger;
+Stream g_stream = Stream::stdout_;
 
 spdlog::logger& logger() {
   std::call_once(g_logger_once, [] {
-    g_logger = std::make_shared<spdlog::logger>("mcval", std::make_shared<spdlog::sinks::stdout_sink_mt>());
+    spdlog::sink_ptr sink;
+    if (g_stream == Stream::stderr_) {
+      sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+    } else {
+      sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
+    }
+    g_logger = std::make_shared<spdlog::logger>("mcval", sink);
     g_logger->set_pattern("%v");
     g_logger->set_level(spdlog::level::trace);
     g_logger->flush_on(spdlog::level::trace);
@@ -39,7 +46,8 @@ std::string_view level_name(Level level) {
 
 }  // namespace
 
-void init(std::string_view level, std::string_view format) {
+void init(std::string_view level, std::string_view format, Stream stream) {
+  g_stream = stream;
   for (Level l : {Level::trace, Level::debug, Level::info, Level::warn, Level::error}) {
     if (level_name(l) == level) g_min_level = static_cast<int>(l);
   }

@@ -12,9 +12,12 @@ namespace mcval::log {
 
 enum class Level { trace, debug, info, warn, error };
 
+enum class Stream { stdout_, stderr_ };
+
 /// Configures the process-wide sink; call once at start (before threads). `format` is
-/// "json" or "text"; `level` one of trace, debug, info, warn, error.
-void init(std::string_view level, std::string_view format);
+/// "json" or "text"; `level` one of trace, debug, info, warn, error. The server logs to
+/// stdout; commands whose stdout is their result log to stderr.
+void init(std::string_view level, std::string_view format, Stream stream = Stream::stdout_);
 
 /// Emits one event: {"ts":..., "level":..., "msg":..., ...fields}.
 void event(Level level, std::string_view message, const nlohmann::json& fields = nlohmann::json::object());

@@ -1,0 +1,43 @@
+#pragma once
+// The subcommands of the mcval binary. Each returns the process exit status; failures print
+// one line "mcval: error: <reason>" on stderr (see fail()).
+#include <optional>
+#include <string>
+
+#include "mcval/common/config.h"
+#include "mcval/common/error.h"
+
+namespace mcval::app {
+
+int run_serve(const Config& config);
+int run_ingest(const Config& config);
+
+struct SlidesListOptions {
+  std::optional<std::string> centre;
+  bool json = false;
+  bool include_removed = false;
+};
+int run_slides_list(const Config& config, const SlidesListOptions& options);
+int run_slides_show(const Config& config, const std::string& id);
+
+struct SynthCommandOptions {
+  std::string source;
+  std::string out;
+  std::string centres = "centre-a,centre-b,centre-c";
+  int slides_per_centre = 1;
+  long long width = 20000;
+  long long height = 16000;
+  unsigned long long seed = 1;
+};
+int run_synth(const Config& config, const SynthCommandOptions& options);
+
+/// Prints every setting as a Markdown table (docs/configuration.md is checked against it).
+int run_config_docs();
+
+/// Prints "mcval: error: <error>" on stderr and returns the error's exit status.
+int fail(const Error& error);
+
+/// Path of the SQLite catalogue inside the data folder.
+std::string catalog_file(const Config& config);
+
+}  // namespace mcval::app

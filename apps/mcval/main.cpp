@@ -1,0 +1,89 @@
+// mcval: multi-centric validation of AI models on whole-slide images.
+// This file only parses the command line and hands over to the subcommands.
+#include <cstdio>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "commands.h"
+#include "mcval/common/logging.h"
+#include "settings_binding.h"
+
+int main(int argc, char** argv) {
+  using namespace mcval;
+  Config config = Config::defaults();
+  if (auto loaded = app::preload_config_file(argc, argv, config); !loaded.ok()) {
+    return app::fail(loaded.error());
+  }
+
+  CLI::App cli{"mcval: slide store, tile server and viewer for multi-centric validation of AI models on "
+               "whole-slide images",
+               "mcval"};
+  cli.set_version_flag("--version", std::string("mcval ") + MCVAL_VERSION);
+  cli.require_subcommand(1);
+
+  auto* serve = cli.add_subcommand("serve", "Serve the slide store: viewer, JSON API, Deep Zoom and IIIF tiles");
+  app::bind_settings(*serve, config, "serve");
+
+  auto* ingest = cli.add_subcommand("ingest", "Scan the slide root and bring the catalogue up to date");
+  app::bind_settings(*ingest, config, "ingest");
+
+  auto* slides = cli.add_subcommand("slides", "Show what the catalogue holds");
+  slides->require_subcommand(1);
+  app::SlidesListOptions list_options;
+  auto* slides_list = slides->add_subcommand("list", "List catalogued slides");
+  app::bind_settings(*slides_list, config, "slides");
+  slides_list->add_option("--centre", list_options.centre, "Only this centre");
+  slides_list->add_flag("--json", list_options.json, "Print JSON instead of a table");
+  slides_list->add_flag("--all", list_options.include_removed, "Include slides removed from the slide root");
+  std::string show_id;
+  auto* slides_show = slides->add_subcommand("show", "Show one slide as JSON");
+  app::bind_settings(*slides_show, config, "slides");
+  slides_show->add_option("id", show_id, "Slide id")->required();
+
+  app::SynthCommandOptions synth_options;
+  auto* synth = cli.add_subcommand("synth", "Generate Aperio-compatible multi-centre test slides from a real slide");
+  app::bind_settings(*synth, config, "synth");
+  synth->add_option("--source", synth_options.source, "Real slide whose tissue is used (e.g. CMU-1-Small-Region.svs)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  synth->add_option("--out", synth_options.out, "Slide root to write <centre>/<slide>.svs into")->required();
+  synth->add_option("--centres", synth_options.centres, "Comma-separated centre names")->capture_default_str();
+  synth->add_option("--slides-per-centre", synth_options.slides_per_centre, "Slides per centre")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000));
+  synth->add_option("--width", synth_options.width, "Width in pixels")->capture_default_str()->check(CLI::Range(256LL, 200000LL));
+  synth->add_option("--height", synth_options.height, "Height in pixels")->capture_default_str()->check(CLI::Range(256LL, 200000LL));
+  synth->add_option("--seed", synth_options.seed, "Seed: the same seed gives the same files")->capture_default_str();
+
+  auto* config_cmd = cli.add_subcommand("config", "Settings");
+  config_cmd->require_subcommand(1);
+  auto* config_docs = config_cmd->add_subcommand("docs", "Print every setting as a Markdown table");
+
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return cli.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return cli.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return cli.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string message = e.what();
+    if (const auto nl = message.find('\n'); nl != std::string::npos) message.resize(nl);
+    std::fprintf(stderr, "mcval: error: %s (see mcval --help)\n", message.c_str());
+    return 2;
+  }
+
+  if (auto valid = validate(config); !valid.ok()) return app::fail(valid.error());
+  const bool serving = serve->parsed();
+  log::init(config.log_level, config.log_format, serving ? log::Stream::stdout_ : log::Stream::stderr_);
+
+  if (serving) return app::run_serve(config);
+  if (ingest->parsed()) return app::run_ingest(config);
+  if (slides_list->parsed()) return app::run_slides_list(config, list_options);
+  if (slides_show->parsed()) return app::run_slides_show(config, show_id);
+  if (synth->parsed()) return app::run_synth(config, synth_options);
+  if (config_docs->parsed()) return app::run_config_docs();
+  return 2;
+}

@@ -1,0 +1,20 @@
+#pragma once
+// Binds the declared settings to CLI11 options: flag, environment variable, config file.
+#include <string_view>
+
+#include <CLI/CLI.hpp>
+
+#include "mcval/common/config.h"
+
+namespace mcval::app {
+
+/// Adds --config and every setting whose `commands` list names `command` to `cli`, writing
+/// into `config`. Values already in `config` (defaults, then the config file) are what an
+/// option keeps unless its flag or environment variable is given.
+void bind_settings(CLI::App& cli, Config& config, std::string_view command);
+
+/// Finds the config file named by --config / --config=FILE in argv or MCVAL_CONFIG and loads
+/// it into `config` before the command line is parsed.
+Status preload_config_file(int argc, char** argv, Config& config);
+
+}  // namespace mcval::app

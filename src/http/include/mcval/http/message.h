@@ -1,0 +1,45 @@
+#pragma once
+// The server's view of one request and one response, independent of Boost.Beast.
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mcval/common/error.h"
+
+namespace mcval::http {
+
+struct Request {
+  std::string method;                         ///< "GET", "HEAD", "POST", ...
+  std::string target;                         ///< raw request target, e.g. "/dzi/x.dzi?a=1"
+  std::vector<std::string> segments;          ///< path split on '/', each percent-decoded
+  std::map<std::string, std::string> query;   ///< decoded query parameters (last one wins)
+  std::map<std::string, std::string> headers; ///< lower-case names
+  std::string request_id;
+  std::string remote_address;
+  /// Route parameters captured by the router ({id}, {level}, ...).
+  std::map<std::string, std::string> params;
+
+  std::string_view header(const std::string& lower_name) const;
+  const std::string& param(const std::string& name) const;
+  std::optional<std::string> query_param(const std::string& name) const;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  Response& header(std::string name, std::string value);
+  static Response json(int status, const std::string& body);
+};
+
+/// The one place an Error becomes a response: JSON {"error":{"code","message","request_id"}}.
+/// For 4xx codes the message includes the detail (it describes the caller's own input);
+/// for 5xx only the table's public message is shown and the detail is logged.
+Response error_response(const Error& error, const Request& request);
+
+}  // namespace mcval::http

@@ -1,0 +1,42 @@
+#pragma once
+// Router: maps method + path pattern to a handler. Patterns are '/'-separated; a segment
+// "{name}" captures one decoded segment, and a segment like "{id}.dzi" or "{col}_{row}.{fmt}"
+// captures parts of one segment around literal separators.
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "mcval/http/message.h"
+
+namespace mcval::http {
+
+using Handler = std::function<Response(Request&)>;
+
+class Router {
+ public:
+  /// `route_name` labels metrics and logs (never the raw path, to bound cardinality).
+  void add(std::string method, std::string pattern, std::string route_name, Handler handler);
+
+  struct Match {
+    const Handler* handler = nullptr;
+    std::string route_name;
+    bool path_matched_other_method = false;  ///< for 405
+  };
+  /// Finds the handler and fills request.params; handler null when nothing matches.
+  Match match(Request& request) const;
+
+ private:
+  struct Route {
+    std::string method;
+    std::vector<std::string> pattern;
+    std::string name;
+    Handler handler;
+  };
+  std::vector<Route> routes_;
+};
+
+/// Matches one decoded segment against a pattern segment; fills captures. Exposed for tests.
+bool match_segment(std::string_view pattern, std::string_view segment,
+                   std::map<std::string, std::string>& captures);
+
+}  // namespace mcval::http

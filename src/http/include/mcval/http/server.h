@@ -1,0 +1,52 @@
+#pragma once
+// HttpServer: HTTP/1.1 on Boost.Beast/Asio, keep-alive, a pool of threads running the
+// handlers. Every request gets a request id, security headers, a JSON access-log line
+// and a metrics observation; a handler that throws answers 500 and the server goes on.
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "mcval/common/result.h"
+#include "mcval/http/metrics.h"
+#include "mcval/http/router.h"
+
+namespace mcval::http {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  unsigned short port = 8080;  ///< 0: any free port
+  int threads = 4;
+  std::size_t max_body_bytes = 1 << 20;
+  std::size_t max_header_bytes = 16 << 10;
+  int idle_timeout_seconds = 60;
+  bool log_requests = true;
+};
+
+class HttpServer {
+ public:
+  /// `router` and `metrics` must outlive the server.
+  HttpServer(ServerOptions options, const Router& router, Metrics& metrics);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  /// Binds and listens; returns the bound "host:port" (the real port when 0 was asked).
+  Result<std::string> start();
+  /// Serves on the option's threads until stop(); returns when they have finished.
+  void run();
+  /// Stops accepting and ends run(); safe from any thread or a signal handler thread.
+  void stop();
+
+  struct Impl;  ///< Boost.Asio state, private to server.cpp
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Handles one parsed request: routing, errors, HEAD, security headers. Exposed for tests.
+Response dispatch(const Router& router, Request& request, std::string& route_name);
+
+}  // namespace mcval::http

@@ -1,0 +1,65 @@
+#include "mcval/http/metrics.h"
+
+#include <cstdio>
+#include <sstream>
+
+namespace mcval::http {
+
+void Metrics::observe_request(const std::string& route, int status, double seconds) {
+  std::lock_guard lock(mutex_);
+  ++requests_[{route, status}];
+  auto& h = latency_[route];
+  for (std::size_t i = 0; i < kLatencyBuckets.size(); ++i) {
+    if (seconds <= kLatencyBuckets[i]) ++h.buckets[i];
+  }
+  ++h.count;
+  h.sum += seconds;
+}
+
+void Metrics::add_collector(std::function<std::vector<Sample>()> collector) {
+  std::lock_guard lock(mutex_);
+  collectors_.push_back(std::move(collector));
+}
+
+namespace {
+std::string number(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+}  // namespace
+
+std::string Metrics::render() const {
+  std::ostringstream out;
+  std::vector<std::function<std::vector<Sample>()>> collectors;
+  {
+    std::lock_guard lock(mutex_);
+    out << "# HELP mcval_http_requests_total HTTP requests by route and status.\n"
+           "# TYPE mcval_http_requests_total counter\n";
+    for (const auto& [key, count] : requests_) {
+      out << "mcval_http_requests_total{route=\"" << key.first << "\",status=\"" << key.second << "\"} " << count
+          << "\n";
+    }
+    out << "# HELP mcval_http_request_duration_seconds Time to answer a request, by route.\n"
+           "# TYPE mcval_http_request_duration_seconds histogram\n";
+    for (const auto& [route, h] : latency_) {
+      for (std::size_t i = 0; i < kLatencyBuckets.size(); ++i) {
+        out << "mcval_http_request_duration_seconds_bucket{route=\"" << route << "\",le=\""
+            << number(kLatencyBuckets[i]) << "\"} " << h.buckets[i] << "\n";
+      }
+      out << "mcval_http_request_duration_seconds_bucket{route=\"" << route << "\",le=\"+Inf\"} " << h.count << "\n";
+      out << "mcval_http_request_duration_seconds_sum{route=\"" << route << "\"} " << number(h.sum) << "\n";
+      out << "mcval_http_request_duration_seconds_count{route=\"" << route << "\"} " << h.count << "\n";
+    }
+    collectors = collectors_;
+  }
+  for (const auto& collect : collectors) {
+    for (const auto& s : collect()) {
+      out << "# HELP " << s.name << " " << s.help << "\n# TYPE " << s.name << " " << s.type << "\n"
+          << s.name << " " << number(s.value) << "\n";
+    }
+  }
+  return out.str();
+}
+
+}  // namespace mcval::http

@@ -1,0 +1,295 @@
+#include "mcval/http/server.h"
+
+#include <chrono>
+#include <random>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "mcval/common/logging.h"
+#include "mcval/common/strings.h"
+
+namespace mcval::http {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+
+constexpr char kContentSecurityPolicy[] =
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'";
+
+std::string new_request_id() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  const std::uint64_t v = rng();
+  unsigned char bytes[8];
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<unsigned char>(v >> (8 * i));
+  return to_hex(bytes, sizeof bytes);
+}
+
+bool acceptable_request_id(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                    c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+/// Splits the target into decoded path segments and query parameters.
+Status parse_target(std::string_view target, Request& request) {
+  if (target.empty() || target.front() != '/') {
+    return Error{ErrorCode::bad_request, "the request target must be an absolute path"};
+  }
+  const auto question = target.find('?');
+  const std::string_view path = target.substr(0, question);
+  for (auto raw : split(path, '/')) {
+    if (raw.empty()) continue;
+    std::string decoded;
+    if (!percent_decode(raw, decoded)) {
+      return Error{ErrorCode::bad_request, "the path holds a malformed percent-escape or a NUL byte"};
+    }
+    request.segments.push_back(std::move(decoded));
+  }
+  if (question != std::string_view::npos) {
+    for (auto pair : split(target.substr(question + 1), '&')) {
+      if (pair.empty()) continue;
+      const auto eq = pair.find('=');
+      std::string key_raw(pair.substr(0, eq));
+      std::string value_raw(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
+      for (auto* s : {&key_raw, &value_raw}) {
+        for (char& c : *s) {
+          if (c == '+') c = ' ';
+        }
+      }
+      std::string key, value;
+      if (!percent_decode(key_raw, key) || !percent_decode(value_raw, value)) {
+        return Error{ErrorCode::bad_request, "the query holds a malformed percent-escape or a NUL byte"};
+      }
+      request.query[std::move(key)] = std::move(value);
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+Response dispatch(const Router& router, Request& request, std::string& route_name) {
+  Response response;
+  auto parsed = parse_target(request.target, request);
+  if (!parsed.ok()) {
+    route_name = "malformed";
+    response = error_response(parsed.error(), request);
+  } else {
+    const auto match = router.match(request);
+    route_name = match.handler ? match.route_name : "unmatched";
+    if (!match.handler) {
+      response = error_response(match.path_matched_other_method
+                                    ? Error{ErrorCode::method_not_allowed, request.method + " " + request.target}
+                                    : Error{ErrorCode::not_found, "no route for " + request.target},
+                                request);
+    } else {
+      try {
+        response = (*match.handler)(request);
+      } catch (const std::exception& e) {
+        response = error_response(Error{ErrorCode::internal, std::string("handler threw: ") + e.what()}, request);
+      }
+    }
+  }
+  response.header("X-Request-Id", request.request_id);
+  response.header("X-Content-Type-Options", "nosniff");
+  response.header("Referrer-Policy", "no-referrer");
+  response.header("Content-Security-Policy", kContentSecurityPolicy);
+  response.header("X-Frame-Options", "DENY");
+  return response;
+}
+
+struct HttpServer::Impl {
+  ServerOptions options;
+  const Router& router;
+  Metrics& metrics;
+  net::io_context ioc;
+  tcp::acceptor acceptor{ioc};
+  std::vector<std::thread> threads;
+
+  Impl(ServerOptions o, const Router& r, Metrics& m)
+      : options(std::move(o)), router(r), metrics(m), ioc(std::max(1, options.threads)) {}
+  void accept();
+};
+
+namespace {
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, HttpServer::Impl& server) : stream_(std::move(socket)), server_(server) {
+    beast::error_code ec;
+    const auto endpoint = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_ = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+  }
+
+  void start() { net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); }); }
+
+ private:
+  void read();
+  void on_read(beast::error_code ec);
+  void respond(Request& request, Response response, const std::string& route_name, bool keep_alive, bool head,
+               std::chrono::steady_clock::time_point started);
+  void on_write(bool keep_alive, beast::error_code ec);
+
+  beast::tcp_stream stream_;
+  HttpServer::Impl& server_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::shared_ptr<bhttp::response<bhttp::string_body>> response_;
+  std::string remote_;
+};
+
+void Session::read() {
+  parser_.emplace();
+  parser_->body_limit(server_.options.max_body_bytes);
+  parser_->header_limit(static_cast<std::uint32_t>(server_.options.max_header_bytes));
+  stream_.expires_after(std::chrono::seconds(server_.options.idle_timeout_seconds));
+  bhttp::async_read(stream_, buffer_, *parser_,
+                    [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+}
+
+void Session::on_read(beast::error_code ec) {
+  const auto started = std::chrono::steady_clock::now();
+  if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout || ec == net::error::connection_reset ||
+      ec == net::error::operation_aborted || ec == net::error::eof) {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    return;
+  }
+  Request request;
+  request.remote_address = remote_;
+  request.request_id = new_request_id();
+  if (ec) {
+    // Malformed HTTP or over a limit: answer once and close.
+    const bool too_large = ec == bhttp::error::body_limit || ec == bhttp::error::header_limit ||
+                           ec == bhttp::error::buffer_overflow;
+    request.target = "(unparsed)";
+    Response response = error_response(
+        Error{too_large ? ErrorCode::payload_too_large : ErrorCode::bad_request, "unparsable HTTP request: " + ec.message()},
+        request);
+    respond(request, std::move(response), "malformed", false, false, started);
+    return;
+  }
+  auto& message = parser_->get();
+  request.method = std::string(message.method_string());
+  request.target = std::string(message.target());
+  for (const auto& field : message) {
+    const auto name = field.name_string();
+    request.headers[to_lower(std::string_view(name.data(), name.size()))] = std::string(field.value());
+  }
+  if (const auto incoming = request.header("x-request-id"); acceptable_request_id(incoming)) {
+    request.request_id = std::string(incoming);
+  }
+  std::string route_name;
+  Response response = dispatch(server_.router, request, route_name);
+  respond(request, std::move(response), route_name, message.keep_alive(), request.method == "HEAD", started);
+}
+
+void Session::respond(Request& request, Response response, const std::string& route_name, bool keep_alive, bool head,
+                      std::chrono::steady_clock::time_point started) {
+  auto res = std::make_shared<bhttp::response<bhttp::string_body>>(static_cast<bhttp::status>(response.status), 11);
+  res->set(bhttp::field::server, "mcval");
+  res->set(bhttp::field::content_type, response.content_type);
+  for (auto& [name, value] : response.headers) res->insert(name, value);
+  res->keep_alive(keep_alive);
+  const std::size_t body_bytes = response.body.size();
+  if (head || response.status == 304 || response.status == 204) {
+    if (response.status != 304 && response.status != 204) res->content_length(body_bytes);
+  } else {
+    res->body() = std::move(response.body);
+    res->prepare_payload();
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  server_.metrics.observe_request(route_name, response.status, seconds);
+  if (server_.options.log_requests) {
+    log::info("request", {{"request_id", request.request_id}, {"method", request.method}, {"target", request.target},
+                          {"route", route_name}, {"status", response.status}, {"bytes", body_bytes},
+                          {"ms", seconds * 1000.0}, {"remote", request.remote_address}});
+  }
+  response_ = std::move(res);
+  bhttp::async_write(stream_, *response_, [self = shared_from_this(), keep_alive](beast::error_code e, std::size_t) {
+    self->on_write(keep_alive, e);
+  });
+}
+
+void Session::on_write(bool keep_alive, beast::error_code ec) {
+  response_.reset();
+  if (ec || !keep_alive) {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    return;
+  }
+  read();
+}
+
+}  // namespace
+
+void HttpServer::Impl::accept() {
+  acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
+    if (!ec) std::make_shared<Session>(std::move(socket), *this)->start();
+    accept();
+  });
+}
+
+HttpServer::HttpServer(ServerOptions options, const Router& router, Metrics& metrics)
+    : impl_(std::make_unique<Impl>(std::move(options), router, metrics)) {}
+
+HttpServer::~HttpServer() {
+  stop();
+  for (auto& t : impl_->threads) {
+    if (t.joinable()) t.join();
+  }
+}
+
+Result<std::string> HttpServer::start() {
+  beast::error_code ec;
+  const auto address = net::ip::make_address(impl_->options.host, ec);
+  if (ec) return Error{ErrorCode::config_invalid, "cannot listen on '" + impl_->options.host + "': not an IP address"};
+  const tcp::endpoint endpoint{address, impl_->options.port};
+  auto& acceptor = impl_->acceptor;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Error{ErrorCode::io_error, "cannot listen on " + impl_->options.host + ":" +
+                                          std::to_string(impl_->options.port) + ": " + ec.message()};
+  }
+  const auto bound = acceptor.local_endpoint();
+  const std::string host = bound.address().is_v6() ? "[" + bound.address().to_string() + "]" : bound.address().to_string();
+  impl_->accept();
+  return host + ":" + std::to_string(bound.port());
+}
+
+void HttpServer::run() {
+  const int n = std::max(1, impl_->options.threads);
+  for (int i = 1; i < n; ++i) impl_->threads.emplace_back([this] { impl_->ioc.run(); });
+  impl_->ioc.run();
+  for (auto& t : impl_->threads) {
+    if (t.joinable()) t.join();
+  }
+  impl_->threads.clear();
+}
+
+void HttpServer::stop() {
+  net::post(impl_->ioc, [this] {
+    beast::error_code ignored;
+    impl_->acceptor.close(ignored);
+  });
+  impl_->ioc.stop();
+}
+
+}  // namespace mcval::http

@@ -1,0 +1,89 @@
+#pragma once
+// TileService: everything image-shaped that the server answers for a catalogued slide:
+// Deep Zoom descriptors and tiles, IIIF info and images, thumbnails and associated images.
+// Resolves slide ids through a snapshot of the catalogue (never a path from the client),
+// reads through the SlidePool, and caches encoded results in the TileCache.
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include <nlohmann/json.hpp>
+
+#include "mcval/catalog/slide_catalog.h"
+#include "mcval/common/result.h"
+#include "mcval/slide/slide_pool.h"
+#include "mcval/slide/tile_cache.h"
+#include "mcval/tiles/iiif.h"
+
+namespace mcval::tiles {
+
+struct TileServiceOptions {
+  std::filesystem::path slide_root;
+  int jpeg_quality = 80;
+  std::int64_t max_output_pixels = 16 * 1024 * 1024;  ///< IIIF region / thumbnail output cap
+  bool associated_images = false;                     ///< label and macro are patient data
+};
+
+/// An encoded image ready to send, shared with the cache.
+using EncodedImage = std::shared_ptr<const slide::CachedTile>;
+
+/// Thread-safe. The catalogue snapshot is replaced atomically by refresh().
+class TileService {
+ public:
+  /// `catalog`, `pool` and `cache` must outlive the service.
+  TileService(const catalog::SlideCatalog& catalog, slide::SlidePool& pool, slide::TileCache& cache,
+              TileServiceOptions options);
+
+  /// Reloads the id -> slide map from the catalogue (after a scan). Drops cached tiles of
+  /// slides whose file changed.
+  Status refresh();
+
+  /// The record for an id: slide_not_found, or the record (any status).
+  Result<catalog::SlideRecord> slide(const std::string& id) const;
+
+  /// ETag the tile of this request would have (answering If-None-Match without rendering).
+  /// Fails like the rendering would for unknown, removed or unreadable slides.
+  Result<std::string> etag_for(const std::string& id, const std::string& request_key) const;
+
+  Result<std::string> dzi_descriptor(const std::string& id, ImageFormat format) const;
+  Result<EncodedImage> dzi_tile(const std::string& id, int level, std::int64_t col, std::int64_t row,
+                                ImageFormat format) const;
+
+  /// info.json for the image service whose id (base URI) is `service_id`.
+  Result<nlohmann::json> iiif_info(const std::string& id, const std::string& service_id) const;
+  Result<EncodedImage> iiif_image(const std::string& id, const IiifRequest& request) const;
+
+  /// The whole slide scaled to fit `max_px` x `max_px` (JPEG).
+  Result<EncodedImage> thumbnail(const std::string& id, int max_px) const;
+  /// An associated image (JPEG); not_found unless enabled in the options and present.
+  Result<EncodedImage> associated_image(const std::string& id, const std::string& name) const;
+
+  const TileServiceOptions& options() const { return options_; }
+
+  /// Request keys: with etag_for() they let a caller answer If-None-Match without rendering.
+  static std::string dzi_tile_key(int level, std::int64_t col, std::int64_t row, ImageFormat format);
+  static std::string iiif_key(const IiifRequest& request);
+  static std::string thumbnail_key(int max_px);
+
+ private:
+  struct Snapshot;
+  struct OpenSlide;
+  Result<OpenSlide> open(const std::string& id) const;
+  Result<EncodedImage> cached_or_render(const OpenSlide& slide, const std::string& request_key,
+                                        const std::function<Result<EncodedImage>()>& render) const;
+  std::shared_ptr<const Snapshot> snapshot() const;
+
+  const catalog::SlideCatalog& catalog_;
+  slide::SlidePool& pool_;
+  slide::TileCache& cache_;
+  TileServiceOptions options_;
+  mutable std::mutex snapshot_mutex_;
+  std::shared_ptr<const Snapshot> snapshot_;
+};
+
+}  // namespace mcval::tiles

@@ -1,0 +1,277 @@
+#include "mcval/tiles/tile_service.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "mcval/common/logging.h"
+#include "mcval/common/sha256.h"
+#include "mcval/slide/codec.h"
+#include "mcval/slide/deepzoom.h"
+#include "mcval/slide/resample.h"
+#include "mcval/tiles/image_ops.h"
+
+namespace mcval::tiles {
+
+namespace {
+/// Reading more than this many pixels for one request is refused (memory guard).
+constexpr std::int64_t kMaxReadPixels = 96LL * 1024 * 1024;
+}  // namespace
+
+struct TileService::Snapshot {
+  std::unordered_map<std::string, catalog::SlideRecord> by_id;
+};
+
+struct TileService::OpenSlide {
+  const catalog::SlideRecord* record = nullptr;
+  std::shared_ptr<const Snapshot> snapshot;  // keeps `record` alive
+  std::shared_ptr<const slide::SlideReader> reader;
+};
+
+TileService::TileService(const catalog::SlideCatalog& catalog, slide::SlidePool& pool, slide::TileCache& cache,
+                         TileServiceOptions options)
+    : catalog_(catalog), pool_(pool), cache_(cache), options_(std::move(options)),
+      snapshot_(std::make_shared<Snapshot>()) {}
+
+std::shared_ptr<const TileService::Snapshot> TileService::snapshot() const {
+  std::lock_guard lock(snapshot_mutex_);
+  return snapshot_;
+}
+
+Status TileService::refresh() {
+  MCVAL_TRY_ASSIGN(records, catalog_.list_slides(std::nullopt, /*include_removed=*/true));
+  auto next = std::make_shared<Snapshot>();
+  for (auto& r : records) next->by_id.emplace(r.id, std::move(r));
+  const auto previous = snapshot();
+  for (const auto& [id, record] : previous->by_id) {
+    const auto it = next->by_id.find(id);
+    if (it == next->by_id.end() || it->second.file_bytes != record.file_bytes ||
+        it->second.mtime_ns != record.mtime_ns || it->second.status != record.status) {
+      cache_.erase_prefix(id + "|");
+    }
+  }
+  std::lock_guard lock(snapshot_mutex_);
+  snapshot_ = std::move(next);
+  return {};
+}
+
+Result<catalog::SlideRecord> TileService::slide(const std::string& id) const {
+  const auto snap = snapshot();
+  const auto it = snap->by_id.find(id);
+  if (it == snap->by_id.end()) return Error{ErrorCode::slide_not_found, "no slide with id '" + id + "'"};
+  return it->second;
+}
+
+Result<TileService::OpenSlide> TileService::open(const std::string& id) const {
+  OpenSlide s;
+  s.snapshot = snapshot();
+  const auto it = s.snapshot->by_id.find(id);
+  if (it == s.snapshot->by_id.end()) return Error{ErrorCode::slide_not_found, "no slide with id '" + id + "'"};
+  s.record = &it->second;
+  switch (s.record->status) {
+    case catalog::SlideStatus::removed:
+      return Error{ErrorCode::slide_gone, "slide " + id + " was removed from the slide store"};
+    case catalog::SlideStatus::unreadable:
+      return Error{ErrorCode::slide_unreadable, s.record->status_reason};
+    case catalog::SlideStatus::ok:
+      break;
+  }
+  // The catalogue made relative_path; refuse anything that could leave the root regardless.
+  const std::filesystem::path relative(s.record->relative_path);
+  for (const auto& part : relative) {
+    if (part == ".." || relative.is_absolute()) {
+      return Error{ErrorCode::internal, "catalogue path escapes the slide root: " + s.record->relative_path};
+    }
+  }
+  auto reader = pool_.acquire({options_.slide_root / relative, s.record->file_bytes, s.record->mtime_ns});
+  if (!reader.ok()) return std::move(reader).error();
+  s.reader = std::move(reader).value();
+  return s;
+}
+
+Result<std::string> TileService::etag_for(const std::string& id, const std::string& request_key) const {
+  MCVAL_TRY_ASSIGN(record, slide(id));
+  if (record.status == catalog::SlideStatus::removed) return Error{ErrorCode::slide_gone, id};
+  if (record.status == catalog::SlideStatus::unreadable) return Error{ErrorCode::slide_unreadable, record.status_reason};
+  const std::string identity = id + "|" + std::to_string(record.file_bytes) + "|" + std::to_string(record.mtime_ns) +
+                               "|" + record.sha256 + "|q" + std::to_string(options_.jpeg_quality) + "|" + request_key;
+  return "\"" + sha256_hex(identity).substr(0, 32) + "\"";
+}
+
+Result<EncodedImage> TileService::cached_or_render(const OpenSlide& s, const std::string& request_key,
+                                                   const std::function<Result<EncodedImage>()>& render) const {
+  const std::string key = s.record->id + "|" + std::to_string(s.record->file_bytes) + "|" +
+                          std::to_string(s.record->mtime_ns) + "|" + request_key;
+  if (auto hit = cache_.get(key)) return hit;
+  MCVAL_TRY_ASSIGN(rendered, render());
+  cache_.put(key, rendered);
+  return rendered;
+}
+
+namespace {
+
+Result<EncodedImage> encode(const slide::RgbImage& image, ImageFormat format, int quality, std::string etag) {
+  auto tile = std::make_shared<slide::CachedTile>();
+  if (format == ImageFormat::png) {
+    MCVAL_TRY_ASSIGN(bytes, slide::encode_png(image));
+    tile->bytes = std::move(bytes);
+  } else {
+    MCVAL_TRY_ASSIGN(bytes, slide::encode_jpeg(image, quality));
+    tile->bytes = std::move(bytes);
+  }
+  tile->content_type = std::string(content_type(format));
+  tile->etag = std::move(etag);
+  return EncodedImage(std::move(tile));
+}
+
+/// Reads a level-0 rectangle scaled to (out_w, out_h) from the best pyramid level.
+Result<slide::RgbImage> read_scaled(const slide::SlideReader& reader, std::int64_t x, std::int64_t y, std::int64_t w,
+                                    std::int64_t h, std::int64_t out_w, std::int64_t out_h) {
+  const auto& levels = reader.properties().levels;
+  const double downsample = std::min(static_cast<double>(w) / static_cast<double>(out_w),
+                                     static_cast<double>(h) / static_cast<double>(out_h));
+  const int level = reader.best_level_for_downsample(std::max(1.0, downsample));
+  const auto& info = levels[static_cast<std::size_t>(level)];
+  const std::int64_t read_w = std::clamp<std::int64_t>(
+      static_cast<std::int64_t>(std::ceil(static_cast<double>(w) / info.downsample)), 1, info.width);
+  const std::int64_t read_h = std::clamp<std::int64_t>(
+      static_cast<std::int64_t>(std::ceil(static_cast<double>(h) / info.downsample)), 1, info.height);
+  if (read_w * read_h > kMaxReadPixels) {
+    return Error{ErrorCode::payload_too_large, "the region needs " + std::to_string(read_w * read_h) +
+                                                   " pixels read at the best level; the limit is " +
+                                                   std::to_string(kMaxReadPixels)};
+  }
+  MCVAL_TRY_ASSIGN(region, reader.read_region(x, y, level, static_cast<int>(read_w), static_cast<int>(read_h)));
+  return scale_like_pillow_thumbnail(region, static_cast<int>(out_w), static_cast<int>(out_h));
+}
+
+}  // namespace
+
+std::string TileService::dzi_tile_key(int level, std::int64_t col, std::int64_t row, ImageFormat format) {
+  return "dzi/" + std::to_string(level) + "/" + std::to_string(col) + "_" + std::to_string(row) + "." +
+         std::string(file_extension(format));
+}
+
+std::string TileService::iiif_key(const IiifRequest& request) { return "iiif/" + request.canonical(); }
+
+std::string TileService::thumbnail_key(int max_px) { return "thumbnail/" + std::to_string(max_px); }
+
+Result<std::string> TileService::dzi_descriptor(const std::string& id, ImageFormat format) const {
+  MCVAL_TRY_ASSIGN(s, open(id));
+  const slide::DeepZoomGeometry geometry(s.reader->properties());
+  return geometry.dzi_xml(format == ImageFormat::png ? "png" : "jpeg");
+}
+
+Result<EncodedImage> TileService::dzi_tile(const std::string& id, int level, std::int64_t col, std::int64_t row,
+                                           ImageFormat format) const {
+  MCVAL_TRY_ASSIGN(s, open(id));
+  const slide::DeepZoomGeometry geometry(s.reader->properties());
+  MCVAL_TRY_ASSIGN(request, geometry.tile(level, col, row));
+  const std::string key = dzi_tile_key(level, col, row, format);
+  return cached_or_render(s, key, [&]() -> Result<EncodedImage> {
+    MCVAL_TRY_ASSIGN(region, s.reader->read_region(request.l0_x, request.l0_y, request.slide_level,
+                                                   request.read_width, request.read_height));
+    const auto tile = scale_like_pillow_thumbnail(region, request.tile_width, request.tile_height);
+    MCVAL_TRY_ASSIGN(etag, etag_for(id, key));
+    return encode(tile, format, options_.jpeg_quality, etag);
+  });
+}
+
+Result<nlohmann::json> TileService::iiif_info(const std::string& id, const std::string& service_id) const {
+  MCVAL_TRY_ASSIGN(s, open(id));
+  const auto& props = s.reader->properties();
+  const auto& base = props.levels.front();
+  int tile_px = 512;
+  if (!props.level_tile_width.empty() && props.level_tile_width.front() >= 128 &&
+      props.level_tile_width.front() == props.level_tile_height.front()) {
+    tile_px = props.level_tile_width.front();
+  }
+  nlohmann::json scale_factors = nlohmann::json::array();
+  for (std::int64_t f = 1; f <= 1 << 20; f *= 2) {
+    scale_factors.push_back(f);
+    if (base.width / f <= tile_px && base.height / f <= tile_px) break;
+  }
+  nlohmann::json sizes = nlohmann::json::array();
+  for (auto it = props.levels.rbegin(); it != props.levels.rend(); ++it) {
+    if (it->width * it->height <= options_.max_output_pixels) {
+      sizes.push_back({{"width", it->width}, {"height", it->height}});
+    }
+  }
+  if (sizes.empty()) {
+    const double scale = std::sqrt(static_cast<double>(options_.max_output_pixels) /
+                                   static_cast<double>(base.width * base.height));
+    sizes.push_back({{"width", static_cast<std::int64_t>(static_cast<double>(base.width) * scale)},
+                     {"height", static_cast<std::int64_t>(static_cast<double>(base.height) * scale)}});
+  }
+  return nlohmann::json{
+      {"@context", "http://iiif.io/api/image/3/context.json"},
+      {"id", service_id},
+      {"type", "ImageService3"},
+      {"protocol", "http://iiif.io/api/image"},
+      {"profile", "level2"},
+      {"width", base.width},
+      {"height", base.height},
+      {"maxArea", options_.max_output_pixels},
+      {"sizes", sizes},
+      {"tiles", nlohmann::json::array({{{"width", tile_px}, {"height", tile_px}, {"scaleFactors", scale_factors}}})},
+      {"extraQualities", {"color", "gray", "bitonal"}},
+      {"extraFeatures", {"mirroring", "sizeUpscaling", "canonicalLinkHeader", "profileLinkHeader", "cors",
+                         "jsonldMediaType", "baseUriRedirect"}},
+  };
+}
+
+Result<EncodedImage> TileService::iiif_image(const std::string& id, const IiifRequest& request) const {
+  MCVAL_TRY_ASSIGN(s, open(id));
+  const auto& base = s.reader->properties().levels.front();
+  MCVAL_TRY_ASSIGN(plan, resolve_iiif_request(request, base.width, base.height,
+                                              IiifLimits{options_.max_output_pixels, 0, 0}));
+  const std::string key = iiif_key(request);
+  return cached_or_render(s, key, [&]() -> Result<EncodedImage> {
+    MCVAL_TRY_ASSIGN(image, read_scaled(*s.reader, plan.region_x, plan.region_y, plan.region_w, plan.region_h,
+                                        plan.out_w, plan.out_h));
+    if (request.mirror) image = mirror_horizontally(image);
+    if (request.rotation_degrees != 0) image = rotate_clockwise(image, request.rotation_degrees);
+    if (request.quality == IiifQuality::gray) image = to_gray(image);
+    if (request.quality == IiifQuality::bitonal) image = to_bitonal(image);
+    MCVAL_TRY_ASSIGN(etag, etag_for(id, key));
+    return encode(image, request.format, options_.jpeg_quality, etag);
+  });
+}
+
+Result<EncodedImage> TileService::thumbnail(const std::string& id, int max_px) const {
+  if (max_px < 1 || static_cast<std::int64_t>(max_px) * max_px > options_.max_output_pixels) {
+    return Error{ErrorCode::invalid_argument, "max must be between 1 and " +
+                                                  std::to_string(static_cast<int>(std::sqrt(
+                                                      static_cast<double>(options_.max_output_pixels))))};
+  }
+  MCVAL_TRY_ASSIGN(s, open(id));
+  const auto& base = s.reader->properties().levels.front();
+  const double scale = std::min({1.0, static_cast<double>(max_px) / static_cast<double>(base.width),
+                                 static_cast<double>(max_px) / static_cast<double>(base.height)});
+  const auto out_w = std::max<std::int64_t>(1, std::llround(static_cast<double>(base.width) * scale));
+  const auto out_h = std::max<std::int64_t>(1, std::llround(static_cast<double>(base.height) * scale));
+  const std::string key = thumbnail_key(max_px);
+  return cached_or_render(s, key, [&]() -> Result<EncodedImage> {
+    MCVAL_TRY_ASSIGN(image, read_scaled(*s.reader, 0, 0, base.width, base.height, out_w, out_h));
+    MCVAL_TRY_ASSIGN(etag, etag_for(id, key));
+    return encode(image, ImageFormat::jpeg, options_.jpeg_quality, etag);
+  });
+}
+
+Result<EncodedImage> TileService::associated_image(const std::string& id, const std::string& name) const {
+  MCVAL_TRY_ASSIGN(s, open(id));
+  const auto& names = s.reader->properties().associated_images;
+  if (!options_.associated_images || std::find(names.begin(), names.end(), name) == names.end()) {
+    return Error{ErrorCode::not_found, "no associated image '" + name + "' is served for this slide"};
+  }
+  const std::string key = "associated/" + name;
+  return cached_or_render(s, key, [&]() -> Result<EncodedImage> {
+    MCVAL_TRY_ASSIGN(image, s.reader->read_associated(name));
+    if (image.width * static_cast<std::int64_t>(image.height) > options_.max_output_pixels) {
+      return Error{ErrorCode::payload_too_large, "associated image is larger than the output limit"};
+    }
+    MCVAL_TRY_ASSIGN(etag, etag_for(id, key));
+    return encode(image, ImageFormat::jpeg, options_.jpeg_quality, etag);
+  });
+}
+
+}  // namespace mcval::tiles
