@@ -12,7 +12,7 @@
 int main(int argc, char** argv) {
   using namespace mcval;
   Config config = Config::defaults();
-  if (auto loaded = app::preload_config_file(argc, argv, config); !loaded.ok()) {
+  if (auto loaded = app::preload_settings(argc, argv, config); !loaded.ok()) {
     return app::fail(loaded.error());
   }
 
@@ -77,7 +77,13 @@ int main(int argc, char** argv) {
 
   if (auto valid = validate(config); !valid.ok()) return app::fail(valid.error());
   const bool serving = serve->parsed();
-  log::init(config.log_level, config.log_format, serving ? log::Stream::stdout_ : log::Stream::stderr_);
+  // The server logs to stdout. Other commands print their result on stdout and log to stderr,
+  // warnings and errors only unless a finer level than the default is asked for.
+  if (serving) {
+    log::init(config.log_level, config.log_format, log::Stream::stdout_);
+  } else {
+    log::init(config.log_level == "info" ? "warn" : config.log_level, config.log_format, log::Stream::stderr_);
+  }
 
   if (serving) return app::run_serve(config);
   if (ingest->parsed()) return app::run_ingest(config);

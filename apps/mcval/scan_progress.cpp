@@ -4,7 +4,7 @@
 
 #include <cstdio>
 
-#include "mcval/common/logging.h"
+#include <nlohmann/json.hpp>
 
 namespace mcval::app {
 
@@ -32,7 +32,8 @@ void ProgressReporter::update(const catalog::ScanProgress& p) {
   } else {
     if (since_last < 2.0 && !last_one) return;
     last_ = now;
-    log::info("scan progress", {{"done", p.done}, {"total", p.total}, {"current", p.current}});
+    const nlohmann::json line = {{"progress", "scan"}, {"done", p.done}, {"total", p.total}, {"current", p.current}};
+    std::fprintf(stderr, "%s\n", line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   }
 }
 

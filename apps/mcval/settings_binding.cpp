@@ -17,10 +17,12 @@ bool names_command(std::string_view commands, std::string_view command) {
 
 template <typename T>
 void add_setting(CLI::App& cli, T& target, const SettingInfo& info) {
+  // The environment was applied by preload_settings(); CLI11 only writes flags given.
+  const std::string description = std::string(info.description) + " [env " + info.env() + "]";
   if constexpr (std::is_same_v<T, bool>) {
-    cli.add_flag(info.flag(), target, std::string(info.description))->envname(info.env())->capture_default_str();
+    cli.add_flag(info.flag(), target, description)->default_str(target ? "true" : "false");
   } else {
-    cli.add_option(info.flag(), target, std::string(info.description))->envname(info.env())->capture_default_str();
+    cli.add_option(info.flag(), target, description)->capture_default_str();
   }
 }
 }  // namespace
@@ -37,7 +39,7 @@ void bind_settings(CLI::App& cli, Config& config, std::string_view command) {
 #undef X
 }
 
-Status preload_config_file(int argc, char** argv, Config& config) {
+Status preload_settings(int argc, char** argv, Config& config) {
   std::string file;
   if (const char* env = std::getenv("MCVAL_CONFIG"); env && *env) file = env;
   for (int i = 1; i < argc; ++i) {
@@ -48,8 +50,16 @@ Status preload_config_file(int argc, char** argv, Config& config) {
       file = std::string(arg.substr(9));
     }
   }
-  if (file.empty()) return {};
-  return load_config_file(config, file);
+  if (!file.empty()) MCVAL_TRY(load_config_file(config, file));
+  for (const auto& setting : all_settings()) {
+    const char* value = std::getenv(setting.env().c_str());
+    if (value == nullptr || *value == '\0') continue;
+    auto applied = apply_setting(config, setting.name, value);
+    if (!applied.ok()) {
+      return Error{ErrorCode::config_invalid, "environment variable " + setting.env() + ": " + applied.error().detail};
+    }
+  }
+  return {};
 }
 
 }  // namespace mcval::app

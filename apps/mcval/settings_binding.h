@@ -13,8 +13,9 @@ namespace mcval::app {
 /// option keeps unless its flag or environment variable is given.
 void bind_settings(CLI::App& cli, Config& config, std::string_view command);
 
-/// Finds the config file named by --config / --config=FILE in argv or MCVAL_CONFIG and loads
-/// it into `config` before the command line is parsed.
-Status preload_config_file(int argc, char** argv, Config& config);
+/// Before the command line is parsed: loads the config file named by --config / --config=FILE
+/// in argv or MCVAL_CONFIG, then applies every MCVAL_<SETTING> environment variable, so that
+/// the flags parsed afterwards take precedence over both.
+Status preload_settings(int argc, char** argv, Config& config);
 
 }  // namespace mcval::app
