@@ -40,7 +40,9 @@ Response error_response(const Error& error, const Request& request) {
   const int status = http_status(error.code);
   std::string message(public_message(error.code));
   if (status < 500 && !error.detail.empty()) {
-    message += " ";
+    // "No such slide: no slide with id 'x'" — the table's message, then what was wrong.
+    if (!message.empty() && message.back() == '.') message.pop_back();
+    message += ": ";
     message += error.detail;
   }
   if (status >= 500) {

@@ -27,6 +27,13 @@ std::string number(double v) {
   std::snprintf(buf, sizeof buf, "%.17g", v);
   return buf;
 }
+
+/// Bucket bounds as written in the exposition format ("0.005", not "0.0050000000000000001").
+std::string bound(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
 }  // namespace
 
 std::string Metrics::render() const {
@@ -45,7 +52,7 @@ std::string Metrics::render() const {
     for (const auto& [route, h] : latency_) {
       for (std::size_t i = 0; i < kLatencyBuckets.size(); ++i) {
         out << "mcval_http_request_duration_seconds_bucket{route=\"" << route << "\",le=\""
-            << number(kLatencyBuckets[i]) << "\"} " << h.buckets[i] << "\n";
+            << bound(kLatencyBuckets[i]) << "\"} " << h.buckets[i] << "\n";
       }
       out << "mcval_http_request_duration_seconds_bucket{route=\"" << route << "\",le=\"+Inf\"} " << h.count << "\n";
       out << "mcval_http_request_duration_seconds_sum{route=\"" << route << "\"} " << number(h.sum) << "\n";

@@ -22,7 +22,7 @@ using tcp = net::ip::tcp;
 namespace {
 
 constexpr char kContentSecurityPolicy[] =
-    "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'";
 
 std::string new_request_id() {

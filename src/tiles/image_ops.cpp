@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstring>
 
-#include "mcval/slide/resample.h"
 
 namespace mcval::tiles {
 
@@ -67,16 +66,6 @@ RgbImage to_bitonal(const RgbImage& image) {
     out.pixels[i] = out.pixels[i + 1] = out.pixels[i + 2] = v;
   }
   return out;
-}
-
-RgbImage scale_like_pillow_thumbnail(const RgbImage& image, int width, int height) {
-  if (image.width == width && image.height == height) return image;
-  constexpr double kReducingGap = 2.0;
-  const int factor_x = std::max(1, static_cast<int>(static_cast<double>(image.width) / width / kReducingGap));
-  const int factor_y = std::max(1, static_cast<int>(static_cast<double>(image.height) / height / kReducingGap));
-  const int factor = std::min(factor_x, factor_y);
-  if (factor > 1) return slide::resize_lanczos(slide::reduce_box(image, factor), width, height);
-  return slide::resize_lanczos(image, width, height);
 }
 
 }  // namespace mcval::tiles

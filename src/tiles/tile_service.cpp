@@ -13,8 +13,16 @@
 namespace mcval::tiles {
 
 namespace {
-/// Reading more than this many pixels for one request is refused (memory guard).
-constexpr std::int64_t kMaxReadPixels = 96LL * 1024 * 1024;
+/// Removes the server's own slide-root path from a reason that may reach a client
+/// (OpenSlide's messages name the file).
+std::string without_root(std::string text, const std::filesystem::path& root) {
+  const std::string prefix = root.string();
+  if (prefix.empty()) return text;
+  for (auto pos = text.find(prefix); pos != std::string::npos; pos = text.find(prefix, pos)) {
+    text.replace(pos, prefix.size(), "<slide root>");
+  }
+  return text;
+}
 }  // namespace
 
 struct TileService::Snapshot {
@@ -71,7 +79,7 @@ Result<TileService::OpenSlide> TileService::open(const std::string& id) const {
     case catalog::SlideStatus::removed:
       return Error{ErrorCode::slide_gone, "slide " + id + " was removed from the slide store"};
     case catalog::SlideStatus::unreadable:
-      return Error{ErrorCode::slide_unreadable, s.record->status_reason};
+      return Error{ErrorCode::slide_unreadable, without_root(s.record->status_reason, options_.slide_root)};
     case catalog::SlideStatus::ok:
       break;
   }
@@ -83,7 +91,11 @@ Result<TileService::OpenSlide> TileService::open(const std::string& id) const {
     }
   }
   auto reader = pool_.acquire({options_.slide_root / relative, s.record->file_bytes, s.record->mtime_ns});
-  if (!reader.ok()) return std::move(reader).error();
+  if (!reader.ok()) {
+    Error error = std::move(reader).error();
+    error.detail = without_root(std::move(error.detail), options_.slide_root);
+    return error;
+  }
   s.reader = std::move(reader).value();
   return s;
 }
@@ -91,7 +103,9 @@ Result<TileService::OpenSlide> TileService::open(const std::string& id) const {
 Result<std::string> TileService::etag_for(const std::string& id, const std::string& request_key) const {
   MCVAL_TRY_ASSIGN(record, slide(id));
   if (record.status == catalog::SlideStatus::removed) return Error{ErrorCode::slide_gone, id};
-  if (record.status == catalog::SlideStatus::unreadable) return Error{ErrorCode::slide_unreadable, record.status_reason};
+  if (record.status == catalog::SlideStatus::unreadable) {
+    return Error{ErrorCode::slide_unreadable, without_root(record.status_reason, options_.slide_root)};
+  }
   const std::string identity = id + "|" + std::to_string(record.file_bytes) + "|" + std::to_string(record.mtime_ns) +
                                "|" + record.sha256 + "|q" + std::to_string(options_.jpeg_quality) + "|" + request_key;
   return "\"" + sha256_hex(identity).substr(0, 32) + "\"";
@@ -135,13 +149,13 @@ Result<slide::RgbImage> read_scaled(const slide::SlideReader& reader, std::int64
       static_cast<std::int64_t>(std::ceil(static_cast<double>(w) / info.downsample)), 1, info.width);
   const std::int64_t read_h = std::clamp<std::int64_t>(
       static_cast<std::int64_t>(std::ceil(static_cast<double>(h) / info.downsample)), 1, info.height);
-  if (read_w * read_h > kMaxReadPixels) {
+  if (read_w * read_h > slide::SlideReader::kMaxReadPixels) {
     return Error{ErrorCode::payload_too_large, "the region needs " + std::to_string(read_w * read_h) +
                                                    " pixels read at the best level; the limit is " +
-                                                   std::to_string(kMaxReadPixels)};
+                                                   std::to_string(slide::SlideReader::kMaxReadPixels)};
   }
   MCVAL_TRY_ASSIGN(region, reader.read_region(x, y, level, static_cast<int>(read_w), static_cast<int>(read_h)));
-  return scale_like_pillow_thumbnail(region, static_cast<int>(out_w), static_cast<int>(out_h));
+  return slide::resize_tile(region, static_cast<int>(out_w), static_cast<int>(out_h));
 }
 
 }  // namespace
@@ -168,9 +182,14 @@ Result<EncodedImage> TileService::dzi_tile(const std::string& id, int level, std
   MCVAL_TRY_ASSIGN(request, geometry.tile(level, col, row));
   const std::string key = dzi_tile_key(level, col, row, format);
   return cached_or_render(s, key, [&]() -> Result<EncodedImage> {
-    MCVAL_TRY_ASSIGN(region, s.reader->read_region(request.l0_x, request.l0_y, request.slide_level,
-                                                   request.read_width, request.read_height));
-    const auto tile = scale_like_pillow_thumbnail(region, request.tile_width, request.tile_height);
+    auto region = s.reader->read_region(request.l0_x, request.l0_y, request.slide_level, request.read_width,
+                                        request.read_height);
+    if (!region.ok()) {
+      Error error = std::move(region).error();
+      error.detail = without_root(std::move(error.detail), options_.slide_root);
+      return error;
+    }
+    const auto tile = slide::resize_tile(*region, request.tile_width, request.tile_height);
     MCVAL_TRY_ASSIGN(etag, etag_for(id, key));
     return encode(tile, format, options_.jpeg_quality, etag);
   });

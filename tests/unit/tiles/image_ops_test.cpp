@@ -49,14 +49,5 @@ TEST(ImageOps, GrayAndBitonal) {
   EXPECT_EQ(b.pixels[3], 255);
 }
 
-TEST(ImageOps, ThumbnailScalingGivesExactSize) {
-  const auto img = numbered(1000, 700);
-  for (auto [w, h] : {std::pair{254, 178}, std::pair{125, 88}, std::pair{1, 1}, std::pair{600, 420}}) {
-    const auto out = scale_like_pillow_thumbnail(img, w, h);
-    EXPECT_EQ(out.width, w);
-    EXPECT_EQ(out.height, h);
-  }
-}
-
 }  // namespace
 }  // namespace mcval::tiles

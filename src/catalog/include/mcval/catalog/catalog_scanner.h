@@ -20,6 +20,8 @@ struct ScanSummary {
   std::int64_t unchanged = 0;
   std::int64_t removed = 0;
   std::int64_t unreadable = 0;  ///< of added + changed, how many are unreadable
+  std::int64_t hashed = 0;      ///< files whose SHA-256 was computed in this scan
+  std::int64_t bytes_hashed = 0;
   double seconds = 0;
 };
 

@@ -16,7 +16,9 @@ struct DeepZoomTileRequest {
   std::int64_t l0_x = 0;  ///< level-0 coordinates of the top-left corner
   std::int64_t l0_y = 0;
   int slide_level = 0;    ///< pyramid level to read from
-  int read_width = 0;     ///< size to read at slide_level, pixels
+  /// Size to read at slide_level, pixels. Can be a pixel smaller than the tile at the
+  /// right/bottom edge where a level's size was rounded down (resize_tile then enlarges).
+  int read_width = 0;
   int read_height = 0;
   int tile_width = 0;     ///< final tile size, pixels (includes overlap)
   int tile_height = 0;

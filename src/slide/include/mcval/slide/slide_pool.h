@@ -21,6 +21,10 @@ struct SlideFileKey {
   bool operator==(const SlideFileKey&) const = default;
 };
 
+/// The file's identity now (one stat): slide_gone if it does not exist, io_error if it
+/// cannot be examined or is not a regular file.
+Result<SlideFileKey> stat_slide_file(const std::filesystem::path& path);
+
 class SlidePool {
  public:
   /// `source` must outlive the pool. `max_open` >= 1.
@@ -30,6 +34,8 @@ class SlidePool {
   /// one) if needed. A reader stays valid while the caller holds it, even if evicted.
   /// Fails with slide_gone when the file no longer exists, slide_unreadable when it cannot
   /// be opened, and reopens when size or mtime changed since it was opened.
+  /// Every call stats `key.path`; the file as found on disk decides (`key.file_bytes` and
+  /// `key.mtime_ns` need not be filled in). A reader whose handle failed is reopened too.
   Result<std::shared_ptr<const SlideReader>> acquire(const SlideFileKey& key);
 
   std::size_t open_count() const;

@@ -35,21 +35,32 @@ struct SlideProperties {
   std::vector<int> level_tile_height;
 };
 
+/// The best level for a downsample, as openslide_get_best_level_for_downsample (OpenSlide
+/// 3.4.1): the last level whose downsample does not exceed `downsample`, level 0 below the first.
+int best_level_for_downsample(const SlideProperties& slide, double downsample);
+
 /// One open slide. Thread-safe: any number of threads may read at once.
 class SlideReader {
  public:
+  /// Largest region or associated image one read may produce, in pixels (64 Mi).
+  static constexpr std::int64_t kMaxReadPixels = std::int64_t{1} << 26;
+
   virtual ~SlideReader() = default;
   virtual const SlideProperties& properties() const = 0;
   /// Reads a region at `level`: (x0, y0) are level-0 coordinates of the top-left corner,
   /// (width, height) the size in pixels of that level. Pixels outside the slide and
   /// transparent pixels are composited onto the slide's background colour.
-  /// Fails with slide_unreadable (file damaged) or invalid_argument (bad level/size).
+  /// Fails with slide_unreadable (file damaged), invalid_argument (bad level/size) or
+  /// payload_too_large (more than kMaxReadPixels).
   virtual Result<RgbImage> read_region(std::int64_t x0, std::int64_t y0, int level, int width,
                                        int height) const = 0;
   /// Reads an associated image ("label", "macro", "thumbnail"); not_found if absent.
   virtual Result<RgbImage> read_associated(std::string_view name) const = 0;
   /// The best level for a downsample, as openslide_get_best_level_for_downsample.
   int best_level_for_downsample(double downsample) const;
+  /// True once the library has reported an error on this handle: every later read fails
+  /// too, so SlidePool drops the reader and opens the file again on the next acquire.
+  virtual bool failed() const { return false; }
 };
 
 /// Opens slide files. Thread-safe.

@@ -35,7 +35,8 @@ class TileCache {
   /// The tile under `key`, counting a hit or a miss.
   std::shared_ptr<const CachedTile> get(const std::string& key);
   /// Stores a tile (replacing any under the key); entries larger than a shard's budget are
-  /// not stored. Evicts least recently used entries to stay within budget.
+  /// not stored (and the older entry under the key is dropped). Evicts least recently used
+  /// entries to stay within budget.
   void put(const std::string& key, std::shared_ptr<const CachedTile> tile);
   /// Drops every entry whose key starts with `prefix` (e.g. a slide id after it changed).
   void erase_prefix(const std::string& prefix);

@@ -1,0 +1,428 @@
+#include "mcval/catalog/sqlite_catalog.h"
+
+#include <span>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+#include <sqlite3.h>
+
+#include "mcval/common/clock.h"
+#include "mcval/common/logging.h"
+
+namespace mcval::catalog {
+
+namespace {
+
+using nlohmann::json;
+
+// Migrations, applied in order, each in its own transaction. Never edit a released step:
+// append a new one.
+struct Migration {
+  int version;
+  const char* sql;
+};
+
+constexpr Migration kMigrations[] = {
+    {1, R"sql(
+CREATE TABLE slides (
+  id                     TEXT PRIMARY KEY NOT NULL,
+  centre                 TEXT NOT NULL,
+  relative_path          TEXT NOT NULL UNIQUE,
+  file_bytes             INTEGER NOT NULL,
+  mtime_ns               INTEGER NOT NULL,
+  sha256                 TEXT NOT NULL,
+  status                 TEXT NOT NULL CHECK (status IN ('ok', 'unreadable', 'removed')),
+  status_reason          TEXT NOT NULL,
+  vendor                 TEXT NOT NULL,
+  levels_json            TEXT NOT NULL,
+  mpp_x                  REAL,
+  mpp_y                  REAL,
+  objective_power        REAL,
+  associated_images_json TEXT NOT NULL,
+  background_rgb         INTEGER NOT NULL,
+  level_tile_width_json  TEXT NOT NULL,
+  level_tile_height_json TEXT NOT NULL,
+  scanned_at             TEXT NOT NULL
+);
+CREATE INDEX slides_by_centre ON slides (centre, relative_path);
+CREATE INDEX slides_by_centre_status ON slides (centre, status);
+)sql"},
+};
+
+constexpr int kLatestVersion = kMigrations[std::size(kMigrations) - 1].version;
+
+// The column list shared by every SELECT and by the upsert, in this order.
+#define MCVAL_SLIDE_COLUMNS                                                                      \
+  "id, centre, relative_path, file_bytes, mtime_ns, sha256, status, status_reason, vendor, "      \
+  "levels_json, mpp_x, mpp_y, objective_power, associated_images_json, background_rgb, "          \
+  "level_tile_width_json, level_tile_height_json, scanned_at"
+
+constexpr const char* kSelectActive =
+    "SELECT " MCVAL_SLIDE_COLUMNS " FROM slides WHERE ?1 OR status <> 'removed' "
+    "ORDER BY centre, relative_path";
+constexpr const char* kSelectCentre =
+    "SELECT " MCVAL_SLIDE_COLUMNS " FROM slides WHERE centre = ?2 AND (?1 OR status <> 'removed') "
+    "ORDER BY centre, relative_path";
+constexpr const char* kSelectById = "SELECT " MCVAL_SLIDE_COLUMNS " FROM slides WHERE id = ?1";
+constexpr const char* kUpsert =
+    "INSERT INTO slides (" MCVAL_SLIDE_COLUMNS ") "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) "
+    "ON CONFLICT (id) DO UPDATE SET centre = excluded.centre, relative_path = excluded.relative_path, "
+    "file_bytes = excluded.file_bytes, mtime_ns = excluded.mtime_ns, sha256 = excluded.sha256, "
+    "status = excluded.status, status_reason = excluded.status_reason, vendor = excluded.vendor, "
+    "levels_json = excluded.levels_json, mpp_x = excluded.mpp_x, mpp_y = excluded.mpp_y, "
+    "objective_power = excluded.objective_power, "
+    "associated_images_json = excluded.associated_images_json, "
+    "background_rgb = excluded.background_rgb, level_tile_width_json = excluded.level_tile_width_json, "
+    "level_tile_height_json = excluded.level_tile_height_json, scanned_at = excluded.scanned_at";
+constexpr const char* kCentres =
+    "SELECT centre, COUNT(*), SUM(status = 'unreadable'), SUM(file_bytes) FROM slides "
+    "WHERE status <> 'removed' GROUP BY centre ORDER BY centre";
+constexpr const char* kSchemaVersion = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
+
+#undef MCVAL_SLIDE_COLUMNS
+
+Error db_error(sqlite3* db, std::string_view what) {
+  return Error{ErrorCode::database_error, std::string(what) + ": " + sqlite3_errmsg(db)};
+}
+
+// Runs SQL without parameters (pragmas, transaction control, migration DDL).
+Status exec(sqlite3* db, const char* sql) {
+  char* message = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &message) != SQLITE_OK) {
+    std::string detail = message ? message : sqlite3_errmsg(db);
+    sqlite3_free(message);
+    return Error{ErrorCode::database_error, std::string(sql).substr(0, 40) + ": " + detail};
+  }
+  return {};
+}
+
+// One prepared statement. Bind failures are remembered and reported by the next step().
+class Statement {
+ public:
+  static Result<Statement> prepare(sqlite3* db, const char* sql) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) != SQLITE_OK) {
+      sqlite3_finalize(stmt);
+      return db_error(db, "prepare");
+    }
+    return Statement(db, stmt);
+  }
+  Statement(Statement&& other) noexcept
+      : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)), bind_rc_(other.bind_rc_) {}
+  Statement& operator=(Statement&&) = delete;
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  ~Statement() { sqlite3_finalize(stmt_); }
+
+  void bind(int index, std::string_view text) {
+    remember(sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
+  }
+  void bind(int index, std::int64_t value) { remember(sqlite3_bind_int64(stmt_, index, value)); }
+  void bind(int index, std::optional<double> value) {
+    remember(value ? sqlite3_bind_double(stmt_, index, *value) : sqlite3_bind_null(stmt_, index));
+  }
+
+  // True when a row is available, false when done.
+  Result<bool> step() {
+    if (bind_rc_ != SQLITE_OK) return Error{ErrorCode::database_error, std::string("bind: ") + sqlite3_errstr(bind_rc_)};
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    return db_error(db_, "step");
+  }
+  // Makes the statement ready for the next set of parameters.
+  void reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    bind_rc_ = SQLITE_OK;
+  }
+
+  std::string text(int column) const {
+    const auto* bytes = sqlite3_column_text(stmt_, column);
+    if (!bytes) return {};
+    return std::string(reinterpret_cast<const char*>(bytes), static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
+  }
+  std::int64_t int64(int column) const { return sqlite3_column_int64(stmt_, column); }
+  std::optional<double> optional_double(int column) const {
+    if (sqlite3_column_type(stmt_, column) == SQLITE_NULL) return std::nullopt;
+    return sqlite3_column_double(stmt_, column);
+  }
+
+ private:
+  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  void remember(int rc) {
+    if (bind_rc_ == SQLITE_OK) bind_rc_ = rc;
+  }
+
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+  int bind_rc_ = SQLITE_OK;
+};
+
+// BEGIN IMMEDIATE ... COMMIT, rolled back when left without commit().
+class Transaction {
+ public:
+  explicit Transaction(sqlite3* db) : db_(db) {}
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  ~Transaction() {
+    if (active_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  Status begin() {
+    MCVAL_TRY(exec(db_, "BEGIN IMMEDIATE"));
+    active_ = true;
+    return {};
+  }
+  Status commit() {
+    MCVAL_TRY(exec(db_, "COMMIT"));
+    active_ = false;
+    return {};
+  }
+
+ private:
+  sqlite3* db_;
+  bool active_ = false;
+};
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+std::string levels_to_json(const std::vector<slide::LevelInfo>& levels) {
+  json j = json::array();
+  for (const auto& level : levels) {
+    j.push_back({{"width", level.width}, {"height", level.height}, {"downsample", level.downsample}});
+  }
+  return dump(j);
+}
+
+// Parses one of the JSON array columns of the row.
+Result<json> json_column(const Statement& stmt, int column, const std::string& id) {
+  json j = json::parse(stmt.text(column), nullptr, false);
+  if (j.is_discarded() || !j.is_array()) {
+    return Error{ErrorCode::database_error,
+                 "slide " + id + ": column " + std::to_string(column) + " is not a JSON array"};
+  }
+  return j;
+}
+
+Result<SlideRecord> read_record(const Statement& stmt) {
+  SlideRecord r;
+  r.id = stmt.text(0);
+  r.centre = stmt.text(1);
+  r.relative_path = stmt.text(2);
+  r.file_bytes = stmt.int64(3);
+  r.mtime_ns = stmt.int64(4);
+  r.sha256 = stmt.text(5);
+  const std::string status = stmt.text(6);
+  const auto parsed_status = slide_status_from_string(status);
+  if (!parsed_status) {
+    return Error{ErrorCode::database_error, "slide " + r.id + " has unknown status '" + status + "'"};
+  }
+  r.status = *parsed_status;
+  r.status_reason = stmt.text(7);
+  auto& p = r.properties;
+  p.vendor = stmt.text(8);
+  p.mpp_x = stmt.optional_double(10);
+  p.mpp_y = stmt.optional_double(11);
+  p.objective_power = stmt.optional_double(12);
+  const std::int64_t rgb = stmt.int64(14);
+  p.background_rgb[0] = static_cast<std::uint8_t>((rgb >> 16) & 0xff);
+  p.background_rgb[1] = static_cast<std::uint8_t>((rgb >> 8) & 0xff);
+  p.background_rgb[2] = static_cast<std::uint8_t>(rgb & 0xff);
+  r.scanned_at = stmt.text(17);
+  MCVAL_TRY_ASSIGN(levels, json_column(stmt, 9, r.id));
+  MCVAL_TRY_ASSIGN(associated, json_column(stmt, 13, r.id));
+  MCVAL_TRY_ASSIGN(tile_widths, json_column(stmt, 15, r.id));
+  MCVAL_TRY_ASSIGN(tile_heights, json_column(stmt, 16, r.id));
+  try {
+    for (const auto& level : levels) {
+      p.levels.push_back({level.at("width").get<std::int64_t>(), level.at("height").get<std::int64_t>(),
+                          level.at("downsample").get<double>()});
+    }
+    p.associated_images = associated.get<std::vector<std::string>>();
+    p.level_tile_width = tile_widths.get<std::vector<int>>();
+    p.level_tile_height = tile_heights.get<std::vector<int>>();
+  } catch (const json::exception& e) {
+    return Error{ErrorCode::database_error, "slide " + r.id + " has a malformed JSON column: " + e.what()};
+  }
+  return r;
+}
+
+Result<std::vector<SlideRecord>> read_all(Statement& stmt) {
+  std::vector<SlideRecord> records;
+  while (true) {
+    MCVAL_TRY_ASSIGN(row, stmt.step());
+    if (!row) return records;
+    MCVAL_TRY_ASSIGN(record, read_record(stmt));
+    records.push_back(std::move(record));
+  }
+}
+
+void bind_record(Statement& stmt, const SlideRecord& r) {
+  const auto& p = r.properties;
+  stmt.bind(1, r.id);
+  stmt.bind(2, r.centre);
+  stmt.bind(3, r.relative_path);
+  stmt.bind(4, r.file_bytes);
+  stmt.bind(5, r.mtime_ns);
+  stmt.bind(6, r.sha256);
+  stmt.bind(7, to_string(r.status));
+  stmt.bind(8, r.status_reason);
+  stmt.bind(9, p.vendor);
+  stmt.bind(10, levels_to_json(p.levels));
+  stmt.bind(11, p.mpp_x);
+  stmt.bind(12, p.mpp_y);
+  stmt.bind(13, p.objective_power);
+  stmt.bind(14, dump(json(p.associated_images)));
+  stmt.bind(15, std::int64_t{(p.background_rgb[0] << 16) | (p.background_rgb[1] << 8) | p.background_rgb[2]});
+  stmt.bind(16, dump(json(p.level_tile_width)));
+  stmt.bind(17, dump(json(p.level_tile_height)));
+  stmt.bind(18, r.scanned_at);
+}
+
+Status write_records(sqlite3* db, std::span<const SlideRecord> records) {
+  if (records.empty()) return {};
+  Transaction transaction(db);
+  MCVAL_TRY(transaction.begin());
+  MCVAL_TRY_ASSIGN(stmt, Statement::prepare(db, kUpsert));
+  for (const auto& record : records) {
+    bind_record(stmt, record);
+    auto stepped = stmt.step();
+    if (!stepped.ok()) {
+      return Error{ErrorCode::database_error, "upsert of slide " + record.id + ": " + stepped.error().detail};
+    }
+    stmt.reset();
+  }
+  return transaction.commit();
+}
+
+Result<int> read_schema_version(sqlite3* db) {
+  MCVAL_TRY_ASSIGN(stmt, Statement::prepare(db, kSchemaVersion));
+  MCVAL_TRY_ASSIGN(row, stmt.step());
+  return row ? static_cast<int>(stmt.int64(0)) : 0;
+}
+
+}  // namespace
+
+SqliteCatalog::SqliteCatalog(sqlite3* db) : db_(db) {}
+
+SqliteCatalog::~SqliteCatalog() { sqlite3_close_v2(db_); }
+
+Result<std::unique_ptr<SqliteCatalog>> SqliteCatalog::open(const std::filesystem::path& file) {
+  if (file.has_parent_path()) {
+    std::error_code ec;
+    std::filesystem::create_directories(file.parent_path(), ec);
+    if (ec) {
+      return Error{ErrorCode::database_error,
+                   "cannot create folder " + file.parent_path().string() + ": " + ec.message()};
+    }
+  }
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                                 nullptr);
+  if (rc != SQLITE_OK) {
+    std::string message = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close_v2(db);
+    return Error{ErrorCode::database_error, "cannot open " + file.string() + ": " + message};
+  }
+  std::unique_ptr<SqliteCatalog> catalog(new SqliteCatalog(db));
+  auto with_file = [&file](const Error& e) {
+    return Error{ErrorCode::database_error, file.string() + ": " + e.detail};
+  };
+  sqlite3_busy_timeout(db, 5000);
+  if (auto s = exec(db, "PRAGMA foreign_keys = ON"); !s.ok()) return with_file(s.error());
+  {
+    auto stmt = Statement::prepare(db, "PRAGMA journal_mode = WAL");
+    if (!stmt.ok()) return with_file(stmt.error());
+    auto row = stmt->step();
+    if (!row.ok()) return with_file(row.error());
+    if (*row && stmt->text(0) != "wal") {
+      log::warn("SQLite could not switch to WAL mode", {{"file", file.string()}, {"journal_mode", stmt->text(0)}});
+    }
+  }
+  if (auto s = exec(db, "PRAGMA synchronous = NORMAL"); !s.ok()) return with_file(s.error());
+  if (auto s = catalog->migrate(); !s.ok()) return with_file(s.error());
+  return catalog;
+}
+
+Status SqliteCatalog::migrate() {
+  std::lock_guard lock(mutex_);
+  MCVAL_TRY(exec(db_, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT)"));
+  MCVAL_TRY_ASSIGN(found, read_schema_version(db_));
+  if (found > kLatestVersion) {
+    return Error{ErrorCode::database_error, "schema version " + std::to_string(found) +
+                                                " is newer than this build supports (" +
+                                                std::to_string(kLatestVersion) + ")"};
+  }
+  for (const auto& migration : kMigrations) {
+    Transaction transaction(db_);
+    MCVAL_TRY(transaction.begin());
+    // Read again inside the transaction: another process may have migrated meanwhile.
+    MCVAL_TRY_ASSIGN(current, read_schema_version(db_));
+    if (current >= migration.version) continue;
+    if (auto s = exec(db_, migration.sql); !s.ok()) {
+      return Error{ErrorCode::database_error,
+                   "migration " + std::to_string(migration.version) + " failed: " + s.error().detail};
+    }
+    MCVAL_TRY_ASSIGN(insert, Statement::prepare(db_, "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)"));
+    insert.bind(1, std::int64_t{migration.version});
+    insert.bind(2, utc_now_iso8601());
+    MCVAL_TRY(insert.step());
+    MCVAL_TRY(transaction.commit());
+    log::info("catalog schema migrated", {{"version", migration.version}});
+  }
+  return {};
+}
+
+Result<std::vector<SlideRecord>> SqliteCatalog::list_slides(const std::optional<std::string>& centre,
+                                                            bool include_removed) const {
+  std::lock_guard lock(mutex_);
+  MCVAL_TRY_ASSIGN(stmt, Statement::prepare(db_, centre ? kSelectCentre : kSelectActive));
+  stmt.bind(1, std::int64_t{include_removed ? 1 : 0});
+  if (centre) stmt.bind(2, *centre);
+  return read_all(stmt);
+}
+
+Result<SlideRecord> SqliteCatalog::find_slide(const std::string& id) const {
+  std::lock_guard lock(mutex_);
+  MCVAL_TRY_ASSIGN(stmt, Statement::prepare(db_, kSelectById));
+  stmt.bind(1, id);
+  MCVAL_TRY_ASSIGN(row, stmt.step());
+  if (!row) return Error{ErrorCode::slide_not_found, "no slide with id '" + id + "'"};
+  return read_record(stmt);
+}
+
+Result<std::vector<CentreSummary>> SqliteCatalog::list_centres() const {
+  std::lock_guard lock(mutex_);
+  MCVAL_TRY_ASSIGN(stmt, Statement::prepare(db_, kCentres));
+  std::vector<CentreSummary> centres;
+  while (true) {
+    MCVAL_TRY_ASSIGN(row, stmt.step());
+    if (!row) return centres;
+    centres.push_back({stmt.text(0), stmt.int64(1), stmt.int64(2), stmt.int64(3)});
+  }
+}
+
+Status SqliteCatalog::upsert_slide(const SlideRecord& record) {
+  std::lock_guard lock(mutex_);
+  return write_records(db_, std::span<const SlideRecord>(&record, 1));
+}
+
+Status SqliteCatalog::upsert_slides(const std::vector<SlideRecord>& records) {
+  std::lock_guard lock(mutex_);
+  return write_records(db_, records);
+}
+
+int SqliteCatalog::schema_version() const {
+  std::lock_guard lock(mutex_);
+  auto version = read_schema_version(db_);
+  if (!version.ok()) {
+    log::error("cannot read the catalog schema version", {{"error", version.error().to_string()}});
+    return 0;
+  }
+  return *version;
+}
+
+}  // namespace mcval::catalog

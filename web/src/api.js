@@ -1,0 +1,66 @@
+// Client of mcval's JSON API (same origin). Every failure becomes an ApiError carrying the
+// server's error code and message ({"error":{"code":...,"message":...}}), so the UI can show it.
+
+export class ApiError extends Error {
+  constructor(code, message, status) {
+    super(message);
+    this.name = 'ApiError';
+    this.code = code;
+    this.status = status;
+  }
+}
+
+async function getJson(path) {
+  let response;
+  try {
+    response = await fetch(path, { headers: { Accept: 'application/json' }, credentials: 'same-origin' });
+  } catch (err) {
+    throw new ApiError('network_error', `Cannot reach the server (${err.message})`, 0);
+  }
+  let body = null;
+  const text = await response.text();
+  if (text) {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = null;
+    }
+  }
+  if (!response.ok) {
+    const error = body && body.error ? body.error : {};
+    throw new ApiError(error.code || `http_${response.status}`,
+                       error.message || response.statusText || 'Request failed', response.status);
+  }
+  if (body === null) {
+    throw new ApiError('bad_response', `The server sent no JSON for ${path}`, response.status);
+  }
+  return body;
+}
+
+/** @returns {Promise<Array<{name:string, slide_count:number, unreadable_count:number, total_bytes:number}>>} */
+export async function listCentres() {
+  const body = await getJson('/api/v1/centres');
+  return Array.isArray(body.centres) ? body.centres : [];
+}
+
+/** @returns {Promise<Array<object>>} the slides of one centre, as the server describes them */
+export async function listSlides(centre) {
+  const body = await getJson(`/api/v1/slides?centre=${encodeURIComponent(centre)}`);
+  return Array.isArray(body.slides) ? body.slides : [];
+}
+
+/** @returns {Promise<object>} one slide */
+export function getSlide(id) {
+  return getJson(`/api/v1/slides/${encodeURIComponent(id)}`);
+}
+
+export function thumbnailUrl(slide, maxPx) {
+  const base = slide.urls && slide.urls.thumbnail
+    ? slide.urls.thumbnail
+    : `/api/v1/slides/${encodeURIComponent(slide.id)}/thumbnail`;
+  return `${base}${base.includes('?') ? '&' : '?'}max=${maxPx}`;
+}
+
+export function dziUrl(slide) {
+  return slide.urls && slide.urls.dzi ? slide.urls.dzi : `/dzi/${encodeURIComponent(slide.id)}.dzi`;
+}

@@ -1,0 +1,77 @@
+// The view in the URL hash, so that a link reopens the same view:
+//   #centre=<name>&bg=<id>[:<opacity>:<visible>]&layers=<id>:<opacity>:<visible>,...&x=<cx>&y=<cy>&z=<zoom>
+// x, y: the viewport centre in viewport coordinates (the background is 1 wide); z: the
+// OpenSeadragon viewport zoom (1 = the background's width fills the viewer's width).
+
+/**
+ * @typedef {{id: string, opacity: number, visible: boolean}} LayerState
+ * @typedef {{centre: string|null, background: LayerState|null, layers: LayerState[],
+ *            viewport: {x: number, y: number, zoom: number}|null}} ViewState
+ */
+
+function safeDecode(text) {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+function parseLayer(text) {
+  const parts = text.split(':');
+  const id = parts[0] ? safeDecode(parts[0]) : '';
+  if (!id) return null;
+  let opacity = parts.length > 1 ? Number(parts[1]) : 1;
+  if (!Number.isFinite(opacity)) opacity = 1;
+  opacity = Math.min(1, Math.max(0, opacity));
+  const visible = parts.length > 2 ? parts[2] !== '0' : true;
+  return { id, opacity, visible };
+}
+
+function formatLayer(layer, always) {
+  const id = encodeURIComponent(layer.id);
+  if (!always && layer.opacity === 1 && layer.visible) return id;
+  return `${id}:${Number(layer.opacity.toFixed(2))}:${layer.visible ? 1 : 0}`;
+}
+
+/** @returns {ViewState} */
+export function parseHash(hash) {
+  // Parsed by hand: values are split on ',' and ':' before they are percent-decoded.
+  const params = new Map();
+  for (const part of hash.replace(/^#/, '').split('&')) {
+    const eq = part.indexOf('=');
+    if (eq > 0) params.set(part.slice(0, eq), part.slice(eq + 1));
+  }
+  const state = { centre: null, background: null, layers: [], viewport: null };
+  const centre = params.get('centre');
+  if (centre) state.centre = safeDecode(centre);
+  const bg = params.get('bg');
+  if (bg) state.background = parseLayer(bg);
+  const layers = params.get('layers');
+  if (layers) {
+    state.layers = layers.split(',').map(parseLayer).filter((layer) => layer !== null);
+  }
+  const x = Number(params.get('x'));
+  const y = Number(params.get('y'));
+  const zoom = Number(params.get('z'));
+  if (params.has('x') && params.has('y') && params.has('z')
+      && Number.isFinite(x) && Number.isFinite(y) && Number.isFinite(zoom) && zoom > 0) {
+    state.viewport = { x, y, zoom };
+  }
+  return state;
+}
+
+/** @param {ViewState} state @returns {string} the hash, with its leading '#', or '' */
+export function formatHash(state) {
+  const parts = [];
+  if (state.centre) parts.push(`centre=${encodeURIComponent(state.centre)}`);
+  if (state.background) parts.push(`bg=${formatLayer(state.background, false)}`);
+  if (state.layers.length > 0) {
+    parts.push(`layers=${state.layers.map((layer) => formatLayer(layer, true)).join(',')}`);
+  }
+  if (state.background && state.viewport) {
+    const { x, y, zoom } = state.viewport;
+    parts.push(`x=${x.toFixed(5)}`, `y=${y.toFixed(5)}`, `z=${Number(zoom.toPrecision(5))}`);
+  }
+  return parts.length > 0 ? `#${parts.join('&')}` : '';
+}
