@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <cstdio>
 
 #include "mcval/common/strings.h"
 
@@ -155,10 +154,11 @@ Status parse_quality_format(std::string_view text, IiifRequest& r) {
   return {};
 }
 
+/// Shortest fixed-point text that parses back to the same value (never an exponent).
 std::string format_number(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.10g", v);
-  return buf;
+  char buf[400];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
+  return ec == std::errc{} ? std::string(buf, end) : std::string("0");
 }
 
 }  // namespace

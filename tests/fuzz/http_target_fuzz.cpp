@@ -1,0 +1,40 @@
+// Fuzz target: request-target parsing, percent-decoding and routing (http::dispatch).
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "mcval/http/router.h"
+#include "mcval/http/server.h"
+
+namespace {
+const mcval::http::Router& router() {
+  static const mcval::http::Router r = [] {
+    mcval::http::Router routes;
+    auto echo = [](mcval::http::Request& req) {
+      nlohmann::json params = req.params;
+      return mcval::http::Response::json(200, params.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    };
+    routes.add("GET", "/dzi/{id}.dzi", "dzi.descriptor", echo);
+    routes.add("GET", "/dzi/{id}_files/{level}/{col}_{row}.{format}", "dzi.tile", echo);
+    routes.add("GET", "/iiif/3/{id}/{region}/{size}/{rotation}/{quality_format}", "iiif.image", echo);
+    routes.add("GET", "/api/v1/slides/{id}", "api.slide", echo);
+    return routes;
+  }();
+  return r;
+}
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  mcval::http::Request request;
+  request.method = "GET";
+  request.target.assign(reinterpret_cast<const char*>(data), size);
+  request.request_id = "fuzz";
+  std::string route;
+  const auto response = mcval::http::dispatch(router(), request, route);
+  if (response.status == 500) __builtin_trap();  // no input may reach an internal error
+  for (const auto& segment : request.segments) {
+    if (segment.find('\0') != std::string::npos) __builtin_trap();
+  }
+  return 0;
+}
