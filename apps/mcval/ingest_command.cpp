@@ -1,17 +1,12 @@
-#include <unistd.h>
-
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
-#include <mutex>
 #include <thread>
 
 #include "commands.h"
 #include "mcval/catalog/catalog_scanner.h"
 #include "mcval/catalog/sqlite_catalog.h"
-#include "mcval/common/logging.h"
 #include "mcval/slide/openslide_source.h"
-#include "scan_progress.h"
+#include "progress_reporter.h"
 
 namespace mcval::app {
 
@@ -20,10 +15,12 @@ int run_ingest(const Config& config) {
   if (!catalog.ok()) return fail(catalog.error());
   const slide::OpenSlideSource source;
   catalog::CatalogScanner scanner(**catalog, source);
-  ProgressReporter progress;
+  ProgressReporter progress("scan", "slides");
   catalog::ScanOptions options;
   options.threads = config.threads > 0 ? config.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  options.on_progress = [&progress](const catalog::ScanProgress& p) { progress.update(p); };
+  options.on_progress = [&progress](const catalog::ScanProgress& p) {
+    progress.update(static_cast<double>(p.done), static_cast<double>(p.total), p.current);
+  };
   auto summary = scanner.scan(config.slides, options);
   progress.finish();
   if (!summary.ok()) return fail(summary.error());

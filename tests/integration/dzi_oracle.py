@@ -7,8 +7,11 @@ The bounds, stated once:
 - JPEG tiles: mean abs error against the reference's raw pixels may exceed the error of
   Pillow's own JPEG encoding of the reference tile at the same quality by at most
   MAX_JPEG_EXCESS (0-255 scale, all channels), i.e. "equal within JPEG tolerance".
-- Sizes are equal, except where the reference's thumbnail() keeps the aspect ratio of a tile
-  a few pixels wide (tiny levels); there ours keeps the Deep Zoom size, which viewers need.
+- Our tiles always have the Deep Zoom size (the .dzi geometry viewers rely on). The reference
+  is sometimes 1-2 px smaller: Pillow's thumbnail() keeps the aspect ratio of the region read
+  and never enlarges, so on tiles a few pixels wide, and on right/bottom edge tiles of levels
+  whose size OpenSlide rounded down (read 1 px short), it leaves a gap. Those tiles are
+  checked for size only (ours exact, the reference smaller, on an edge or tiny) and counted.
 """
 import io
 import math
@@ -39,6 +42,14 @@ def sample_addresses(generator, per_level=6):
     return addresses
 
 
+def deep_zoom_size(generator, level, col, row):
+    """The tile size the Deep Zoom geometry defines (tile 254, overlap 1)."""
+    size = []
+    for t, t_count, z in zip((col, row), generator.level_tiles[level], generator.level_dimensions[level]):
+        size.append(min(254, z - 254 * t) + (1 if t > 0 else 0) + (1 if t < t_count - 1 else 0))
+    return tuple(size)
+
+
 def decode(body):
     return numpy.asarray(Image.open(io.BytesIO(body)).convert("RGB"), dtype=numpy.float64)
 
@@ -59,6 +70,9 @@ def compare(server, slide_id, slide_path, addresses=None):
             png = decode(png_res.body)
             jpeg = decode(jpeg_res.body)
             result["size"] = (png.shape[1], png.shape[0])
+            result["deep_zoom_size"] = deep_zoom_size(generator, level, col, row)
+            cols, rows = generator.level_tiles[level]
+            result["edge"] = col == cols - 1 or row == rows - 1
             if png.shape == reference.shape:
                 result["png_max_diff"] = float(numpy.abs(png - reference).max())
                 result["jpeg_mae"] = float(numpy.abs(jpeg - reference).mean())
@@ -74,12 +88,17 @@ def check(test, results):
     test.assertGreater(len(compared), 10)
     for r in results:
         test.assertEqual(r["status"], (200, 200), r)
+        test.assertEqual(r["size"], r["deep_zoom_size"], r)
         if "png_max_diff" not in r:
-            test.assertLess(min(r["size"]), TINY_TILE_PX, "sizes differ on a non-tiny tile: %s" % r)
+            reference_smaller = all(a <= b for a, b in zip(r["reference_size"], r["size"]))
+            test.assertTrue(reference_smaller and (r["edge"] or min(r["size"]) < TINY_TILE_PX),
+                            "sizes differ on a tile that is neither an edge nor tiny: %s" % r)
             continue
         test.assertLessEqual(r["png_max_diff"], MAX_PNG_DIFF, r)
         test.assertLessEqual(r["jpeg_mae"], r["pillow_jpeg_mae"] + MAX_JPEG_EXCESS, r)
     worst_png = max(r["png_max_diff"] for r in compared)
     worst_excess = max(r["jpeg_mae"] - r["pillow_jpeg_mae"] for r in compared)
-    print("\n  %d tiles compared with DeepZoomGenerator: PNG max abs diff %.0f; JPEG mean abs error exceeds "
-          "Pillow's own q%d encoding by at most %.3f" % (len(compared), worst_png, JPEG_QUALITY, worst_excess))
+    print("\n  %d of %d tiles compared with DeepZoomGenerator pixel by pixel: PNG max abs diff %.0f; JPEG mean abs "
+          "error exceeds Pillow's own q%d encoding by at most %.3f; %d edge/tiny tiles where the reference is "
+          "smaller were checked for size only" % (len(compared), len(results), worst_png, JPEG_QUALITY, worst_excess,
+                                                  len(results) - len(compared)))
