@@ -36,6 +36,7 @@ function(mcval_unit_test module)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPENDS" ${ARGN})
   add_executable(unit_${module} ${ARG_SOURCES})
   target_link_libraries(unit_${module} PRIVATE ${ARG_DEPENDS} GTest::gtest GTest::gmock GTest::gtest_main)
+  target_include_directories(unit_${module} PRIVATE ${CMAKE_SOURCE_DIR}/tests/unit/support)
   target_compile_definitions(unit_${module} PRIVATE
     MCVAL_TEST_CMU_SLIDE="${MCVAL_CMU_SLIDE}"
     MCVAL_TEST_SOURCE_DIR="${CMAKE_SOURCE_DIR}")

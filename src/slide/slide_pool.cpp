@@ -27,6 +27,19 @@ Result<SlideFileKey> stat_slide_file(const std::filesystem::path& path) {
 SlidePool::SlidePool(const SlideSource& source, std::size_t max_open)
     : source_(source), max_open_(max_open < 1 ? 1 : max_open) {}
 
+std::shared_ptr<const SlideReader> SlidePool::take_current_locked(const std::string& path_key,
+                                                                 const SlideFileKey& current) {
+  const auto it = by_path_.find(path_key);
+  if (it == by_path_.end()) return nullptr;
+  if (it->second->key == current && !it->second->reader->failed()) {
+    lru_.splice(lru_.begin(), lru_, it->second);
+    return it->second->reader;
+  }
+  lru_.erase(it->second);  // stale: the file changed on disk or its handle failed
+  by_path_.erase(it);
+  return nullptr;
+}
+
 Result<std::shared_ptr<const SlideReader>> SlidePool::acquire(const SlideFileKey& key) {
   const std::string path_key = key.path.string();
   auto current_result = stat_slide_file(key.path);
@@ -44,14 +57,7 @@ Result<std::shared_ptr<const SlideReader>> SlidePool::acquire(const SlideFileKey
 
   {
     std::lock_guard lock(mutex_);
-    if (auto it = by_path_.find(path_key); it != by_path_.end()) {
-      if (it->second->key == current && !it->second->reader->failed()) {
-        lru_.splice(lru_.begin(), lru_, it->second);
-        return it->second->reader;
-      }
-      lru_.erase(it->second);
-      by_path_.erase(it);
-    }
+    if (auto reader = take_current_locked(path_key, current)) return reader;
   }
 
   // Opening can take long; other slides stay available meanwhile. Two callers racing on
@@ -59,14 +65,7 @@ Result<std::shared_ptr<const SlideReader>> SlidePool::acquire(const SlideFileKey
   MCVAL_TRY_ASSIGN(reader, source_.open(key.path));
 
   std::lock_guard lock(mutex_);
-  if (auto it = by_path_.find(path_key); it != by_path_.end()) {
-    if (it->second->key == current && !it->second->reader->failed()) {
-      lru_.splice(lru_.begin(), lru_, it->second);
-      return it->second->reader;
-    }
-    lru_.erase(it->second);
-    by_path_.erase(it);
-  }
+  if (auto stored = take_current_locked(path_key, current)) return stored;
   lru_.push_front(Entry{current, reader});
   by_path_[path_key] = lru_.begin();
   while (lru_.size() > max_open_) {

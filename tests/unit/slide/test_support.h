@@ -1,5 +1,6 @@
 #pragma once
 // Helpers shared by the slide unit tests: fixture paths, files, temp dirs, image comparison.
+#include "mcval/testing/temp_dir.h"
 #include <unistd.h>
 
 #include <algorithm>
@@ -55,26 +56,6 @@ inline double fraction_different(const RgbImage& a, const RgbImage& b) {
   return a.pixels.empty() ? 0.0 : static_cast<double>(differing) / static_cast<double>(a.pixels.size());
 }
 
-/// A fresh directory under the system temp dir, removed with the object.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = std::filesystem::temp_directory_path() /
-            ("mcval-slide-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using TempDir = mcval::testing::TempDir;
 
 }  // namespace mcval::slide::test

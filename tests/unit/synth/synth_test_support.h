@@ -1,5 +1,6 @@
 #pragma once
 // Shared by the synth tests: the CMU tissue source (loaded once) and colour statistics.
+#include "mcval/testing/temp_dir.h"
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -62,25 +63,6 @@ inline double distance(const std::array<double, 3>& a, const std::array<double, 
   return std::sqrt((a[0] - b[0]) * (a[0] - b[0]) + (a[1] - b[1]) * (a[1] - b[1]) + (a[2] - b[2]) * (a[2] - b[2]));
 }
 
-/// A fresh folder under the system temp folder, removed with the object.
-class TempDir {
- public:
-  TempDir() {
-    std::random_device device;
-    path_ = std::filesystem::temp_directory_path() /
-            ("mcval-synth-test-" + std::to_string(device()) + std::to_string(device()));
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using TempDir = mcval::testing::TempDir;
 
 }  // namespace mcval::synth::testing

@@ -46,6 +46,10 @@ class SlidePool {
     SlideFileKey key;
     std::shared_ptr<const SlideReader> reader;
   };
+  /// With mutex_ held: the open reader for `path_key` if it matches `current` and has not
+  /// failed (marked most recently used); otherwise drops any stale entry and returns null.
+  std::shared_ptr<const SlideReader> take_current_locked(const std::string& path_key, const SlideFileKey& current);
+
   const SlideSource& source_;
   const std::size_t max_open_;
   mutable std::mutex mutex_;

@@ -2,7 +2,8 @@
 // Synthetic Aperio slides from real tissue: write_aperio_slide renders one slide (a tissue
 // mosaic, optional extra content, a centre's stain) into a tiled JPEG pyramid that OpenSlide
 // opens as vendor "aperio"; synthesize_workspace writes several centres' worth of them.
-// Output is a pure function of the inputs: the same seed gives byte-identical files.
+// Output is a pure function of the inputs: the same seed gives byte-identical files (with the
+// same build and C library, whose floating-point functions the layout uses).
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -100,7 +101,8 @@ std::string aperio_description(const SlideSpec& spec);
 /// Writes one slide to `out` (replaced if present; the parent folder must exist) as a TIFF
 /// (BigTIFF only past 4 GiB): level 0 as the first directory, an Aperio-style stripped
 /// thumbnail as the second, then the lower levels, all but the thumbnail tiled JPEG (YCbCr
-/// 4:2:0). Memory stays bounded: one row of tiles per level plus the smallest level.
+/// 4:2:0). Memory stays bounded: one row of tiles per level (38 MB at level 0 for a
+/// 50,000 px wide slide) and the thumbnail, whatever the height.
 /// The file appears only once complete (written beside it, then renamed).
 /// invalid_argument for a bad spec, io_error when the file cannot be written.
 Result<SlideInfo> write_aperio_slide(const SlideSpec& spec, const TissueSource& tissue,
