@@ -13,6 +13,8 @@ DEBIAN_PACKAGES=(
   libgtest-dev libgmock-dev libturbojpeg0-dev
   # test oracles and tools (Debian python under /usr/bin/python3)
   python3 python3-openslide python3-numpy python3-pil openslide-tools sqlite3 curl
+  # independent implementations the validation statistics are checked against
+  python3-sklearn python3-statsmodels python3-scipy r-cran-proc
   # headless browser for the viewer tests
   chromium
 )

@@ -31,6 +31,20 @@ struct SynthCommandOptions {
 };
 int run_synth(const Config& config, const SynthCommandOptions& options);
 
+struct ValidateCommandOptions {
+  std::string dataset;                           ///< dataset CSV or JSON file
+  std::string predictions;                       ///< predictions CSV file
+  std::optional<double> threshold;
+  std::optional<std::string> development_centre;
+  std::optional<double> target_sensitivity;
+  std::string out;
+  unsigned long long seed = 7;
+  std::size_t bootstrap_replicates = 2000;
+  int ece_bins = 10;
+  std::string patient_aggregation = "max";
+};
+int run_validate(const Config& config, const ValidateCommandOptions& options);
+
 /// Prints every setting as a Markdown table (docs/configuration.md is checked against it).
 int run_config_docs();
 
@@ -39,5 +53,7 @@ int fail(const Error& error);
 
 /// Path of the SQLite catalogue inside the data folder.
 std::string catalog_file(const Config& config);
+/// Folder of the stored validation runs inside the data folder.
+std::string reports_folder(const Config& config);
 
 }  // namespace mcval::app

@@ -19,6 +19,10 @@ std::string catalog_file(const Config& config) {
   return (std::filesystem::path(config.data) / "catalog.sqlite").string();
 }
 
+std::string reports_folder(const Config& config) {
+  return (std::filesystem::path(config.data) / "reports").string();
+}
+
 int run_config_docs() {
   std::printf("| Setting | Flag | Environment | Default | Commands | Description |\n");
   std::printf("|---|---|---|---|---|---|\n");

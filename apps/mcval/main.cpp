@@ -56,6 +56,39 @@ int main(int argc, char** argv) {
   synth->add_option("--height", synth_options.height, "Height in pixels")->capture_default_str()->check(CLI::Range(256LL, 200000LL));
   synth->add_option("--seed", synth_options.seed, "Seed: the same seed gives the same files")->capture_default_str();
 
+  app::ValidateCommandOptions validate_options;
+  auto* validate = cli.add_subcommand(
+      "validate", "Validate a model's predictions against a multi-centre dataset: statistics per centre and pooled, "
+                  "heterogeneity, calibration; writes report.json, report.html and per_slide.csv");
+  app::bind_settings(*validate, config, "validate");
+  validate->add_option("--dataset", validate_options.dataset,
+                       "Dataset CSV or JSON: slide_id,centre,patient_id,label[,isup_grade,scanner,specimen,exclude_reason]")
+      ->required()
+      ->check(CLI::ExistingFile);
+  validate->add_option("--predictions", validate_options.predictions, "Predictions CSV: slide_id,score[,isup_pred]")
+      ->required()
+      ->check(CLI::ExistingFile);
+  auto* threshold_option = validate->add_option("--threshold", validate_options.threshold,
+                                                "Pre-registered threshold (positive when score >= threshold)");
+  auto* development_option = validate->add_option("--development-centre", validate_options.development_centre,
+                                                  "Derive the threshold on this centre instead of --threshold");
+  threshold_option->excludes(development_option);
+  validate->add_option("--target-sensitivity", validate_options.target_sensitivity,
+                       "With --development-centre: derive the threshold reaching this sensitivity (else Youden)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->needs(development_option);
+  validate->add_option("--out", validate_options.out, "Folder for report.json, report.html, per_slide.csv")->required();
+  validate->add_option("--seed", validate_options.seed, "Bootstrap seed")->capture_default_str();
+  validate->add_option("--bootstrap", validate_options.bootstrap_replicates, "Bootstrap replicates (0: none)")
+      ->capture_default_str();
+  validate->add_option("--ece-bins", validate_options.ece_bins, "Equal-width bins of the ECE")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  validate->add_option("--patient-aggregation", validate_options.patient_aggregation,
+                       "Slide scores to a patient score: max or mean")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"max", "mean"}));
+
   auto* config_cmd = cli.add_subcommand("config", "Settings");
   config_cmd->require_subcommand(1);
   auto* config_docs = config_cmd->add_subcommand("docs", "Print every setting as a Markdown table");
@@ -75,7 +108,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  if (auto valid = validate(config); !valid.ok()) return app::fail(valid.error());
+  if (auto valid = mcval::validate(config); !valid.ok()) return app::fail(valid.error());
   const bool serving = serve->parsed();
   // The server logs to stdout. Other commands print their result on stdout and log to stderr,
   // warnings and errors only unless a finer level than the default is asked for.
@@ -90,6 +123,12 @@ int main(int argc, char** argv) {
   if (slides_list->parsed()) return app::run_slides_list(config, list_options);
   if (slides_show->parsed()) return app::run_slides_show(config, show_id);
   if (synth->parsed()) return app::run_synth(config, synth_options);
+  if (validate->parsed()) {
+    if (!validate_options.threshold && !validate_options.development_centre) {
+      return app::fail(Error{ErrorCode::invalid_argument, "give --threshold or --development-centre"});
+    }
+    return app::run_validate(config, validate_options);
+  }
   if (config_docs->parsed()) return app::run_config_docs();
   return 2;
 }

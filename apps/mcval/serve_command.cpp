@@ -103,9 +103,10 @@ int run_serve(const Config& config) {
   });
 
   http::Router router;
+  const validation::ReportStore reports(reports_folder(config));
   const http::RouteContext context{**catalog, tile_service, metrics, state,
                                    config.web_root.empty() ? default_web_root() : std::filesystem::path(config.web_root),
-                                   MCVAL_VERSION};
+                                   MCVAL_VERSION, reports};
   if (auto registered = http::register_routes(router, context); !registered.ok()) return fail(registered.error());
 
   http::ServerOptions server_options;

@@ -92,6 +92,7 @@ std::string content_type_for(const std::filesystem::path& file) {
   if (ext == ".svg") return "image/svg+xml";
   if (ext == ".json") return "application/json";
   if (ext == ".ico") return "image/x-icon";
+  if (ext == ".csv") return "text/csv; charset=utf-8";
   return "application/octet-stream";
 }
 
@@ -229,6 +230,25 @@ Status register_routes(Router& router, const RouteContext& ctx) {
     auto summary = c->state.rescan();
     if (!summary.ok()) return error_response(summary.error(), req);
     return json_ok(*summary);
+  });
+
+  // Validation reports.
+  router.add("GET", "/api/v1/reports", "api.reports", [c](Request& req) {
+    auto runs = c->reports.list();
+    if (!runs.ok()) return error_response(runs.error(), req);
+    return json_ok({{"reports", *runs}});
+  });
+  router.add("GET", "/reports/{id}/{file}", "reports.file", [c](Request& req) {
+    auto content = c->reports.read(req.param("id"), req.param("file"));
+    if (!content.ok()) return error_response(content.error(), req);
+    Response r;
+    r.content_type = content_type_for(req.param("file"));
+    r.body = std::move(content).value();
+    r.header("Cache-Control", "no-cache");
+    // The report is self-contained: inline styles and SVG, no script, nothing fetched.
+    r.header("Content-Security-Policy",
+             "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; base-uri 'none'");
+    return r;
   });
 
   // Deep Zoom.

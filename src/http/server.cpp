@@ -1,5 +1,6 @@
 #include "mcval/http/server.h"
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 
@@ -106,7 +107,9 @@ Response dispatch(const Router& router, Request& request, std::string& route_nam
   response.header("X-Request-Id", request.request_id);
   response.header("X-Content-Type-Options", "nosniff");
   response.header("Referrer-Policy", "no-referrer");
-  response.header("Content-Security-Policy", kContentSecurityPolicy);
+  const bool has_policy = std::any_of(response.headers.begin(), response.headers.end(),
+                                      [](const auto& h) { return h.first == "Content-Security-Policy"; });
+  if (!has_policy) response.header("Content-Security-Policy", kContentSecurityPolicy);
   response.header("X-Frame-Options", "DENY");
   return response;
 }

@@ -13,6 +13,7 @@
 #include "mcval/http/metrics.h"
 #include "mcval/http/router.h"
 #include "mcval/tiles/tile_service.h"
+#include "mcval/validation/report_store.h"
 
 namespace mcval::http {
 
@@ -30,6 +31,7 @@ struct RouteContext {
   ServiceState& state;
   std::filesystem::path web_root;  ///< built viewer assets; every file is loaded at start
   std::string version;
+  const validation::ReportStore& reports;  ///< stored validation runs
 };
 
 /// Registers every route. The viewer's files are read into memory here and served only under

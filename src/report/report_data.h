@@ -1,0 +1,159 @@
+#pragma once
+// A report.json checked against docs/report-schema.md and read into plain values, so that the
+// renderer never touches JSON: every optional number is a std::optional, every list a vector.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "mcval/common/result.h"
+
+namespace mcval::report {
+
+struct Estimate {
+  std::optional<double> estimate;
+  std::optional<double> ci_low;
+  std::optional<double> ci_high;
+};
+
+struct Confusion {
+  std::int64_t tp = 0;
+  std::int64_t fp = 0;
+  std::int64_t tn = 0;
+  std::int64_t fn = 0;
+};
+
+struct ReliabilityBin {
+  std::optional<double> bin_low;
+  std::optional<double> bin_high;
+  std::int64_t count = 0;
+  std::optional<double> mean_predicted;
+  std::optional<double> observed;
+};
+
+struct RocPoint {
+  double fpr = 0;
+  double tpr = 0;
+};
+
+struct CentreStats {
+  std::int64_t n = 0;
+  std::int64_t n_positive = 0;
+  Estimate auc;
+  std::optional<double> auc_se_delong;
+  std::optional<double> auc_bootstrap_low;
+  std::optional<double> auc_bootstrap_high;
+  std::optional<std::int64_t> auc_bootstrap_replicates;
+  std::string auc_bootstrap_method;
+  Estimate sensitivity;
+  Estimate specificity;
+  Estimate ppv;
+  Estimate npv;
+  std::optional<Confusion> confusion;
+  std::optional<double> target_sensitivity;
+  std::optional<double> threshold_for_target;
+  std::optional<double> brier;
+  std::optional<double> ece;
+  std::optional<std::int64_t> ece_bins;
+  std::optional<double> calibration_slope;
+  std::optional<double> calibration_intercept;
+  std::vector<ReliabilityBin> reliability;
+  std::vector<RocPoint> roc;  // in the order given
+  Estimate qwk;
+  std::vector<std::vector<std::int64_t>> isup_confusion;  // rows: true grade; empty if absent
+};
+
+struct NamedStats {
+  std::string centre;
+  CentreStats stats;
+};
+
+struct FlowRow {
+  std::string centre;
+  std::optional<std::int64_t> received;
+  std::vector<std::pair<std::string, std::int64_t>> excluded;  // reason, count
+  std::optional<std::int64_t> failed_inference;
+  std::optional<std::int64_t> analysed;
+};
+
+struct Heterogeneity {
+  std::optional<std::int64_t> k;
+  std::optional<double> q;
+  std::optional<std::int64_t> df;
+  std::optional<double> p;
+  std::optional<double> i2;
+  std::optional<double> tau2;
+  Estimate fixed_effect;
+  Estimate random_effects;
+  std::optional<double> prediction_low;
+  std::optional<double> prediction_high;
+};
+
+struct MisclassifiedSlide {
+  std::string slide_id;
+  std::string centre;
+  std::string patient_id;
+  std::optional<std::int64_t> label;
+  std::optional<double> score;
+  std::optional<std::int64_t> predicted;
+  std::string kind;
+  std::string viewer_url;
+};
+
+struct ReportData {
+  // Which optional objects the report has (present and not null).
+  bool has_model = false;
+  bool has_predictions = false;
+  bool has_parameters = false;
+  bool has_patient_level = false;
+  bool has_misclassified = false;
+
+  std::string format;
+  std::string version;
+  std::optional<std::string> created_at;
+  std::optional<std::string> seed;  // as written (a seed may exceed int64)
+
+  std::optional<std::string> model_name;
+  std::optional<std::string> model_version;
+  std::optional<std::string> model_sha256;  // model.sha256, else the top-level model_sha256
+
+  std::optional<std::string> dataset_name;
+  std::optional<std::int64_t> dataset_rows;
+  std::string dataset_sha256;
+
+  std::optional<std::string> predictions_source;
+  std::optional<std::string> predictions_sha256;
+  std::optional<std::int64_t> predictions_rows;
+
+  std::optional<std::string> threshold_source;
+  std::optional<std::string> development_centre;
+  std::optional<double> target_sensitivity;
+  std::optional<std::int64_t> bootstrap_replicates;
+  std::optional<double> ci_level;
+  std::optional<std::int64_t> ece_bins;
+  std::optional<std::string> unit;
+  std::optional<std::string> patient_aggregation;
+
+  double threshold = 0.5;
+  std::vector<FlowRow> flow;          // centres, sorted by name
+  std::optional<FlowRow> flow_total;  // the "total" entry, when written
+  CentreStats pooled;
+  std::vector<NamedStats> centres;  // sorted by name
+  Heterogeneity heterogeneity;
+
+  CentreStats patient_pooled;
+  std::vector<NamedStats> patient_centres;
+
+  std::vector<MisclassifiedSlide> misclassified;
+
+  std::optional<std::string> per_slide_csv;
+};
+
+// Checks `report` against the schema and reads it. invalid_argument lists every problem found
+// (up to a limit), each naming its key path, e.g. "centres.centre-a.auc.estimate".
+Result<ReportData> read_report(const nlohmann::json& report);
+
+}  // namespace mcval::report

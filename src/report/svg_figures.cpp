@@ -1,0 +1,403 @@
+#include "svg_figures.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <vector>
+
+#include "html_text.h"
+
+namespace mcval::report {
+namespace {
+
+// Okabe-Ito, in an order that keeps neighbours apart; yellow last (weak on white).
+constexpr std::array<const char*, 7> kPalette = {"#0072B2", "#D55E00", "#009E73", "#CC79A7",
+                                                 "#E69F00", "#56B4E9", "#B8A600"};
+constexpr std::array<const char*, 3> kDashes = {"7 4", "2 3", "10 3 2 3"};
+constexpr const char* kPooledColour = "#000000";
+
+std::string coord(double value) { return fixed(value, 1); }
+
+double clamp01(double value) { return std::clamp(value, 0.0, 1.0); }
+
+std::string text_element(double x, double y, const std::string& escaped, const std::string& attributes = {}) {
+  return "<text x=\"" + coord(x) + "\" y=\"" + coord(y) + "\"" + (attributes.empty() ? "" : " " + attributes) + ">" +
+         escaped + "</text>";
+}
+
+std::string line_element(double x1, double y1, double x2, double y2, const std::string& attributes) {
+  return "<line x1=\"" + coord(x1) + "\" y1=\"" + coord(y1) + "\" x2=\"" + coord(x2) + "\" y2=\"" + coord(y2) + "\" " +
+         attributes + "/>";
+}
+
+std::string dash_attribute(const SeriesStyle& style) {
+  return style.dash.empty() ? std::string() : " stroke-dasharray=\"" + style.dash + "\"";
+}
+
+struct Series {
+  std::string name;
+  const CentreStats* stats;
+  SeriesStyle style;
+  bool pooled;
+};
+
+std::vector<Series> all_series(const ReportData& report) {
+  std::vector<Series> series;
+  for (std::size_t i = 0; i < report.centres.size(); ++i) {
+    series.push_back(Series{report.centres[i].centre, &report.centres[i].stats, centre_style(i), false});
+  }
+  series.push_back(Series{"All centres (pooled)", &report.pooled, SeriesStyle{kPooledColour, ""}, true});
+  return series;
+}
+
+std::string svg_open(const std::string& id, double width, double height, std::size_t points, const std::string& title,
+                     const std::string& description) {
+  return "<svg id=\"" + id + "\" class=\"figure\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " + coord(width) +
+         " " + coord(height) + "\" width=\"" + coord(width) + "\" height=\"" + coord(height) +
+         "\" role=\"img\" aria-labelledby=\"" + id + "-title " + id + "-desc\" data-points=\"" +
+         std::to_string(points) + "\" font-size=\"12\">" + "<title id=\"" + id + "-title\">" + escape(title) +
+         "</title><desc id=\"" + id + "-desc\">" + escape(description) + "</desc>";
+}
+
+}  // namespace
+
+SeriesStyle centre_style(std::size_t index) {
+  SeriesStyle style;
+  style.colour = kPalette[index % kPalette.size()];
+  const std::size_t round = index / kPalette.size();
+  if (round > 0) style.dash = kDashes[(round - 1) % kDashes.size()];
+  return style;
+}
+
+std::string roc_svg(const ReportData& report) {
+  const std::vector<Series> series = all_series(report);
+  constexpr double left = 64, top = 20, size = 400, legend_x = 508, entry_height = 38;
+  const double legend_height = static_cast<double>(series.size()) * entry_height + 30;
+  const double width = 800;
+  const double height = std::max(top + size + 62, top + 10 + legend_height);
+  const auto x_of = [&](double fpr) { return left + clamp01(fpr) * size; };
+  const auto y_of = [&](double tpr) { return top + (1.0 - clamp01(tpr)) * size; };
+
+  std::size_t total_points = 0;
+  for (const Series& s : series) total_points += s.stats->roc.size();
+
+  std::string svg = svg_open("roc-plot", width, height, total_points, "ROC curves by centre",
+                             "Sensitivity against 1 - specificity for each centre and for all centres pooled, "
+                             "with the chance diagonal and the operating point at the report's threshold.");
+
+  // Grid, ticks and frame.
+  for (int t = 0; t <= 5; ++t) {
+    const double v = t * 0.2;
+    svg += line_element(x_of(v), top, x_of(v), top + size, "stroke=\"#e6e6e6\"");
+    svg += line_element(left, y_of(v), left + size, y_of(v), "stroke=\"#e6e6e6\"");
+    svg += text_element(x_of(v), top + size + 16, fixed(v, 1), "text-anchor=\"middle\" fill=\"#444\"");
+    svg += text_element(left - 7, y_of(v) + 4, fixed(v, 1), "text-anchor=\"end\" fill=\"#444\"");
+  }
+  svg += "<rect x=\"" + coord(left) + "\" y=\"" + coord(top) + "\" width=\"" + coord(size) + "\" height=\"" +
+         coord(size) + "\" fill=\"none\" stroke=\"#888\"/>";
+  svg += line_element(x_of(0), y_of(0), x_of(1), y_of(1),
+                      "class=\"chance-diagonal\" stroke=\"#999\" stroke-dasharray=\"5 4\"");
+  svg += text_element(left + size / 2, top + size + 40, "1 &#8722; specificity (false positive rate)",
+                      "text-anchor=\"middle\" font-size=\"13\"");
+  svg += text_element(
+      0, 0, "Sensitivity (true positive rate)",
+      "text-anchor=\"middle\" font-size=\"13\" transform=\"translate(18 " + coord(top + size / 2) + ") rotate(-90)\"");
+
+  // Curves: centres first, pooled last so that it is drawn on top.
+  for (const Series& s : series) {
+    if (s.stats->roc.empty()) continue;
+    std::vector<RocPoint> points = s.stats->roc;
+    std::stable_sort(points.begin(), points.end(), [](const RocPoint& a, const RocPoint& b) {
+      return a.fpr < b.fpr || (a.fpr == b.fpr && a.tpr < b.tpr);
+    });
+    std::string coordinates;
+    for (const RocPoint& p : points) {
+      if (!coordinates.empty()) coordinates += ' ';
+      coordinates += coord(x_of(p.fpr)) + "," + coord(y_of(p.tpr));
+    }
+    svg += "<polyline class=\"roc-curve" + std::string(s.pooled ? " pooled" : "") + "\" data-centre=\"" +
+           escape(s.name) + "\" data-points=\"" + std::to_string(points.size()) + "\" points=\"" + coordinates +
+           "\" fill=\"none\" stroke=\"" + s.style.colour + "\" stroke-width=\"" + (s.pooled ? "2.6" : "1.8") +
+           "\" stroke-linejoin=\"round\"" + dash_attribute(s.style) + "><title>" + escape(s.name) + ": AUC " +
+           escape(estimate_text(s.stats->auc)) + "</title></polyline>";
+  }
+  // Operating points at the threshold.
+  for (const Series& s : series) {
+    const auto& sens = s.stats->sensitivity.estimate;
+    const auto& spec = s.stats->specificity.estimate;
+    if (!sens || !spec) continue;
+    svg += "<circle class=\"operating-point\" data-centre=\"" + escape(s.name) + "\" cx=\"" + coord(x_of(1.0 - *spec)) +
+           "\" cy=\"" + coord(y_of(*sens)) + "\" r=\"4.5\" fill=\"" + s.style.colour +
+           "\" stroke=\"#fff\" stroke-width=\"1.5\"><title>" + escape(s.name) + ": sensitivity " + fixed(*sens, 2) +
+           ", specificity " + fixed(*spec, 2) + " at threshold " + trimmed(report.threshold) + "</title></circle>";
+  }
+
+  // Legend.
+  double y = top + 12;
+  for (const Series& s : series) {
+    svg += line_element(legend_x, y, legend_x + 28, y,
+                        "stroke=\"" + s.style.colour + "\" stroke-width=\"" + (s.pooled ? "2.6" : "2") + "\"" +
+                            dash_attribute(s.style));
+    svg += text_element(legend_x + 36, y + 4, escape(truncate(s.name, 34)), "font-weight=\"600\" font-size=\"12.5\"");
+    std::string auc = "AUC " + estimate_text(s.stats->auc);
+    if (s.stats->roc.empty()) auc += " (no ROC points)";
+    svg += text_element(legend_x + 36, y + 19, escape(auc), "fill=\"#444\"");
+    y += entry_height;
+  }
+  svg += "<circle cx=\"" + coord(legend_x + 14) + "\" cy=\"" + coord(y) + "\" r=\"4.5\" fill=\"#666\"/>";
+  svg += text_element(legend_x + 36, y + 4, escape("operating point at threshold " + trimmed(report.threshold)),
+                      "fill=\"#444\"");
+  svg += "</svg>";
+  return svg;
+}
+
+std::string forest_svg(const ReportData& report, const std::string& ci_label) {
+  const Heterogeneity& het = report.heterogeneity;
+  constexpr double width = 960, name_x = 8, n_x = 300, plot_left = 336, plot_right = 746, text_x = 768;
+  constexpr double header_y = 20, first_row = 46, row_height = 26;
+
+  // Domain: always shows 0.5 (chance) and 1; extends left to the lowest bound drawn.
+  double low = 0.5;
+  const auto widen = [&](const std::optional<double>& v) {
+    if (v) low = std::min(low, *v);
+  };
+  for (const NamedStats& c : report.centres) {
+    widen(c.stats.auc.estimate);
+    widen(c.stats.auc.ci_low);
+  }
+  widen(report.pooled.auc.ci_low);
+  widen(het.fixed_effect.ci_low);
+  widen(het.random_effects.ci_low);
+  widen(het.prediction_low);
+  low = std::max(0.0, std::floor(low * 10.0 + 1e-9) / 10.0);
+  const double high = 1.0;
+  const auto x_of = [&](double auc) {
+    return plot_left + (std::clamp(auc, low, high) - low) / (high - low) * (plot_right - plot_left);
+  };
+
+  std::int64_t max_n = 1;
+  for (const NamedStats& c : report.centres) max_n = std::max(max_n, c.stats.n);
+
+  std::size_t marks = 0;
+  for (const NamedStats& c : report.centres) marks += c.stats.auc.estimate ? 1 : 0;
+
+  const std::size_t rows = report.centres.size() + 4;
+  const double axis_y = first_row + static_cast<double>(rows) * row_height + 4;
+  const double height = axis_y + 84;
+
+  std::string svg = svg_open("forest-plot", width, height, marks, "Forest plot of AUC by centre",
+                             "AUC with " + ci_label +
+                                 " for each centre (square area proportional to the number of slides), the AUC "
+                                 "of all slides pooled, fixed- and random-effects meta-analytic estimates, the "
+                                 "prediction interval for a new centre and a reference line at 0.5.");
+
+  svg += text_element(name_x, header_y, "Centre", "font-weight=\"600\"");
+  svg += text_element(n_x, header_y, "n", "font-weight=\"600\" text-anchor=\"end\"");
+  svg += text_element(text_x, header_y, escape("AUC (" + ci_label + ")"), "font-weight=\"600\"");
+  svg += line_element(0, header_y + 8, width, header_y + 8, "stroke=\"#bbb\"");
+
+  // Reference line at 0.5 and light grid.
+  for (int t = static_cast<int>(std::lround(low * 10)); t <= 10; ++t) {
+    const double v = t / 10.0;
+    if (std::abs(v - 0.5) > 1e-9) {
+      svg += line_element(x_of(v), first_row - 14, x_of(v), axis_y, "stroke=\"#f0f0f0\"");
+    }
+  }
+  svg += line_element(x_of(0.5), first_row - 14, x_of(0.5), axis_y,
+                      "class=\"reference-line\" stroke=\"#777\" stroke-dasharray=\"4 3\"");
+
+  const auto interval_line = [&](double y, const std::optional<double>& lo, const std::optional<double>& hi,
+                                 const std::string& stroke) {
+    if (!lo || !hi) return std::string();
+    return line_element(x_of(*lo), y, x_of(*hi), y, "stroke=\"" + stroke + "\" stroke-width=\"1.5\"") +
+           line_element(x_of(*lo), y - 4, x_of(*lo), y + 4, "stroke=\"" + stroke + "\" stroke-width=\"1.5\"") +
+           line_element(x_of(*hi), y - 4, x_of(*hi), y + 4, "stroke=\"" + stroke + "\" stroke-width=\"1.5\"");
+  };
+  const auto diamond = [&](double y, const Estimate& e, const std::string& model, const std::string& fill,
+                           const std::string& label) {
+    if (!e.estimate) return std::string();
+    const double mid = x_of(*e.estimate);
+    const double lo = e.ci_low ? x_of(*e.ci_low) : mid - 3;
+    const double hi = e.ci_high ? x_of(*e.ci_high) : mid + 3;
+    return "<polygon class=\"forest-diamond\" data-model=\"" + model + "\" points=\"" + coord(lo) + "," + coord(y) +
+           " " + coord(mid) + "," + coord(y - 8) + " " + coord(hi) + "," + coord(y) + " " + coord(mid) + "," +
+           coord(y + 8) + "\" fill=\"" + fill + "\"><title>" + escape(label + ": AUC " + estimate_text(e)) +
+           "</title></polygon>";
+  };
+
+  double y = first_row;
+  for (std::size_t i = 0; i < report.centres.size(); ++i) {
+    const NamedStats& c = report.centres[i];
+    const SeriesStyle style = centre_style(i);
+    svg += text_element(name_x, y + 4, escape(truncate(c.centre, 40)));
+    svg += text_element(n_x, y + 4, std::to_string(c.stats.n), "text-anchor=\"end\"");
+    svg += text_element(text_x, y + 4, escape(estimate_text(c.stats.auc)));
+    if (c.stats.auc.estimate) {
+      svg += interval_line(y, c.stats.auc.ci_low, c.stats.auc.ci_high, "#333");
+      const double side = 5.0 + 11.0 * std::sqrt(static_cast<double>(c.stats.n) / static_cast<double>(max_n));
+      svg += "<rect class=\"forest-centre\" data-centre=\"" + escape(c.centre) + "\" data-n=\"" +
+             std::to_string(c.stats.n) + "\" x=\"" + coord(x_of(*c.stats.auc.estimate) - side / 2) + "\" y=\"" +
+             coord(y - side / 2) + "\" width=\"" + coord(side) + "\" height=\"" + coord(side) + "\" fill=\"" +
+             style.colour + "\"><title>" +
+             escape(c.centre + ": AUC " + estimate_text(c.stats.auc) + ", n = " + std::to_string(c.stats.n)) +
+             "</title></rect>";
+    }
+    y += row_height;
+  }
+  svg += line_element(0, y - row_height / 2, width, y - row_height / 2, "stroke=\"#ddd\"");
+
+  // All slides pooled (not a meta-analysis): hollow square.
+  svg += text_element(name_x, y + 4, "All slides pooled", "font-style=\"italic\"");
+  svg += text_element(n_x, y + 4, std::to_string(report.pooled.n), "text-anchor=\"end\"");
+  svg += text_element(text_x, y + 4, escape(estimate_text(report.pooled.auc)));
+  if (report.pooled.auc.estimate) {
+    svg += interval_line(y, report.pooled.auc.ci_low, report.pooled.auc.ci_high, "#333");
+    svg += "<rect class=\"forest-pooled\" x=\"" + coord(x_of(*report.pooled.auc.estimate) - 5) + "\" y=\"" +
+           coord(y - 5) + "\" width=\"10\" height=\"10\" fill=\"#fff\" stroke=\"#000\" stroke-width=\"1.5\"/>";
+  }
+  y += row_height;
+
+  svg += text_element(name_x, y + 4, "Fixed effect (inverse variance)", "font-weight=\"600\"");
+  svg += text_element(text_x, y + 4, escape(estimate_text(het.fixed_effect)));
+  svg += diamond(y, het.fixed_effect, "fixed", "#7a7a7a", "Fixed effect");
+  y += row_height;
+
+  svg += text_element(name_x, y + 4, "Random effects (DerSimonian\xE2\x80\x93Laird)", "font-weight=\"600\"");
+  svg += text_element(text_x, y + 4, escape(estimate_text(het.random_effects)));
+  svg += diamond(y, het.random_effects, "random", "#000", "Random effects");
+  y += row_height;
+
+  svg += text_element(name_x, y + 4, "Prediction interval (a new centre)");
+  const std::string pi = interval_text(het.prediction_low, het.prediction_high);
+  svg += text_element(text_x, y + 4, pi.empty() ? "n/a" : escape(pi));
+  if (!pi.empty()) {
+    svg += "<g class=\"forest-prediction-interval\">" +
+           interval_line(y, het.prediction_low, het.prediction_high, "#D55E00") + "</g>";
+  }
+
+  // Axis.
+  svg += line_element(plot_left, axis_y, plot_right, axis_y, "stroke=\"#444\"");
+  for (int t = static_cast<int>(std::lround(low * 10)); t <= 10; ++t) {
+    const double v = t / 10.0;
+    svg += line_element(x_of(v), axis_y, x_of(v), axis_y + 4, "stroke=\"#444\"");
+    svg += text_element(x_of(v), axis_y + 16, fixed(v, 1), "text-anchor=\"middle\" fill=\"#444\"");
+  }
+  svg += text_element((plot_left + plot_right) / 2, axis_y + 34, "AUC", "text-anchor=\"middle\" font-size=\"13\"");
+
+  std::string stats = "Heterogeneity: ";
+  std::vector<std::string> parts;
+  if (het.q) parts.push_back("Q = " + fixed(*het.q, 2));
+  if (het.df) parts.push_back("df = " + std::to_string(*het.df));
+  if (het.p) parts.push_back("p = " + p_value(*het.p));
+  if (het.i2) parts.push_back("I\xC2\xB2 = " + percent(*het.i2));
+  if (het.tau2) parts.push_back("\xCF\x84\xC2\xB2 = " + fixed(*het.tau2, 3) + " (logit scale)");
+  if (parts.empty()) parts.push_back("not available");
+  for (std::size_t i = 0; i < parts.size(); ++i) stats += (i > 0 ? ", " : "") + parts[i];
+  svg += text_element(name_x, axis_y + 62, escape(stats), "class=\"heterogeneity\" font-size=\"12.5\"");
+  svg += "</svg>";
+  return svg;
+}
+
+std::string calibration_svg(const ReportData& report) {
+  const std::vector<Series> series = all_series(report);
+  constexpr double panel_width = 260, panel_height = 268, plot_size = 170, plot_dx = 58, plot_dy = 60;
+  constexpr std::size_t columns = 4;
+  const std::size_t panel_rows = (series.size() + columns - 1) / columns;
+  const double width = panel_width * columns + 10;
+  const double height = static_cast<double>(panel_rows) * panel_height + 6;
+
+  const std::string units = report.unit.value_or("slide") + "s";
+  std::size_t total_points = 0;
+  for (const Series& s : series) {
+    for (const ReliabilityBin& bin : s.stats->reliability) {
+      total_points += (bin.count > 0 && bin.mean_predicted && bin.observed) ? 1 : 0;
+    }
+  }
+  std::string svg = svg_open("calibration-plot", width, height, total_points, "Reliability diagrams by centre",
+                             "Observed proportion of positives against mean predicted probability in each score "
+                             "bin, one panel per centre and one for all centres pooled; marker area is "
+                             "proportional to the number of slides in the bin; the diagonal is perfect "
+                             "calibration.");
+
+  for (std::size_t index = 0; index < series.size(); ++index) {
+    const Series& s = series[index];
+    const std::size_t column = index % columns, row = index / columns;
+    const double ox = 5 + static_cast<double>(column) * panel_width;
+    const double oy = 4 + static_cast<double>(row) * panel_height;
+    const double px = ox + plot_dx, py = oy + plot_dy;
+    const auto x_of = [&](double v) { return px + clamp01(v) * plot_size; };
+    const auto y_of = [&](double v) { return py + (1.0 - clamp01(v)) * plot_size; };
+
+    std::vector<const ReliabilityBin*> bins;
+    std::int64_t max_count = 1;
+    for (const ReliabilityBin& bin : s.stats->reliability) {
+      if (bin.count > 0 && bin.mean_predicted && bin.observed) {
+        bins.push_back(&bin);
+        max_count = std::max(max_count, bin.count);
+      }
+    }
+    std::stable_sort(bins.begin(), bins.end(), [](const ReliabilityBin* a, const ReliabilityBin* b) {
+      return *a->mean_predicted < *b->mean_predicted;
+    });
+
+    svg += "<g class=\"calibration-panel\" data-centre=\"" + escape(s.name) + "\" data-points=\"" +
+           std::to_string(bins.size()) + "\">";
+    svg += "<rect x=\"" + coord(ox + 10) + "\" y=\"" + coord(oy + 7) + "\" width=\"10\" height=\"10\" fill=\"" +
+           s.style.colour + "\"/>";
+    svg += text_element(ox + 26, oy + 16, escape(truncate(s.name, 30)), "font-weight=\"600\" font-size=\"13\"");
+    std::string line1 = "Brier " + fixed_or_na(s.stats->brier, 3) + " \xC2\xB7 ECE " + fixed_or_na(s.stats->ece, 3);
+    const auto bins_used = s.stats->ece_bins ? s.stats->ece_bins : report.ece_bins;
+    if (s.stats->ece && bins_used) line1 += " (" + std::to_string(*bins_used) + " bins)";
+    const std::string line2 = "Slope " + fixed_or_na(s.stats->calibration_slope, 2) + " \xC2\xB7 intercept " +
+                              fixed_or_na(s.stats->calibration_intercept, 2);
+    svg += text_element(ox + 10, oy + 33, escape(line1), "fill=\"#333\" font-size=\"11.5\"");
+    svg += text_element(ox + 10, oy + 48, escape(line2), "fill=\"#333\" font-size=\"11.5\"");
+
+    for (int t = 0; t <= 4; ++t) {
+      const double v = t * 0.25;
+      svg += line_element(x_of(v), py, x_of(v), py + plot_size, "stroke=\"#ececec\"");
+      svg += line_element(px, y_of(v), px + plot_size, y_of(v), "stroke=\"#ececec\"");
+    }
+    for (int t = 0; t <= 2; ++t) {
+      const double v = t * 0.5;
+      svg += text_element(x_of(v), py + plot_size + 14, trimmed(v, 1),
+                          "text-anchor=\"middle\" fill=\"#444\" font-size=\"11\"");
+      svg += text_element(px - 6, y_of(v) + 4, trimmed(v, 1), "text-anchor=\"end\" fill=\"#444\" font-size=\"11\"");
+    }
+    svg += "<rect x=\"" + coord(px) + "\" y=\"" + coord(py) + "\" width=\"" + coord(plot_size) + "\" height=\"" +
+           coord(plot_size) + "\" fill=\"none\" stroke=\"#888\"/>";
+    svg += line_element(x_of(0), y_of(0), x_of(1), y_of(1), "stroke=\"#999\" stroke-dasharray=\"5 4\"");
+    svg += text_element(px + plot_size / 2, py + plot_size + 30, "Mean predicted probability",
+                        "text-anchor=\"middle\" font-size=\"11\"");
+    svg += text_element(0, 0, "Observed proportion",
+                        "text-anchor=\"middle\" font-size=\"11\" transform=\"translate(" + coord(ox + 24) + " " +
+                            coord(py + plot_size / 2) + ") rotate(-90)\"");
+
+    if (bins.empty()) {
+      svg += text_element(px + plot_size / 2, py + plot_size / 2, "no reliability bins",
+                          "text-anchor=\"middle\" fill=\"#777\" font-style=\"italic\"");
+    } else {
+      std::string coordinates;
+      for (const ReliabilityBin* bin : bins) {
+        if (!coordinates.empty()) coordinates += ' ';
+        coordinates += coord(x_of(*bin->mean_predicted)) + "," + coord(y_of(*bin->observed));
+      }
+      svg += "<polyline points=\"" + coordinates + "\" fill=\"none\" stroke=\"" + s.style.colour +
+             "\" stroke-width=\"1.4\" stroke-opacity=\"0.8\"/>";
+      for (const ReliabilityBin* bin : bins) {
+        const double radius = 2.5 + 4.5 * std::sqrt(static_cast<double>(bin->count) / static_cast<double>(max_count));
+        svg += "<circle class=\"calibration-point\" data-count=\"" + std::to_string(bin->count) + "\" cx=\"" +
+               coord(x_of(*bin->mean_predicted)) + "\" cy=\"" + coord(y_of(*bin->observed)) + "\" r=\"" +
+               coord(radius) + "\" fill=\"" + s.style.colour + "\" fill-opacity=\"0.85\" stroke=\"#fff\"><title>" +
+               escape("mean predicted " + fixed(*bin->mean_predicted, 2) + ", observed " + fixed(*bin->observed, 2) +
+                      ", " + std::to_string(bin->count) + " " + units) +
+               "</title></circle>";
+      }
+    }
+    svg += "</g>";
+  }
+  svg += "</svg>";
+  return svg;
+}
+
+}  // namespace mcval::report

@@ -1,0 +1,114 @@
+#include "mcval/validation/report_store.h"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "mcval/common/sha256.h"
+
+namespace mcval::validation {
+
+namespace {
+
+bool is_run_id(const std::string& id) {
+  return id.size() == 16 && std::all_of(id.begin(), id.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+Result<std::string> read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error{ErrorCode::not_found, "no such report file"};
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  return bytes.str();
+}
+
+Status write_file(const std::filesystem::path& path, const std::string& content) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(content.data(), static_cast<std::streamsize>(content.size()));
+  out.flush();
+  if (!out) return Error{ErrorCode::io_error, "cannot write " + path.string()};
+  return {};
+}
+
+}  // namespace
+
+std::string run_id(const nlohmann::json& report) {
+  const nlohmann::json identity = {{"dataset", report.value("dataset_sha256", "")},
+                                   {"predictions", report.contains("predictions") ? report["predictions"].value("sha256", "") : ""},
+                                   {"threshold", report.value("threshold", 0.0)},
+                                   {"parameters", report.value("parameters", nlohmann::json::object())},
+                                   {"seed", report.value("seed", 0)}};
+  return sha256_hex(identity.dump()).substr(0, 16);
+}
+
+ReportStore::ReportStore(std::filesystem::path root) : root_(std::move(root)) {}
+
+Result<std::string> ReportStore::save(const nlohmann::json& report, const std::string& html,
+                                      const std::string& per_slide_csv) {
+  const std::string id = run_id(report);
+  std::error_code ec;
+  std::filesystem::create_directories(root_, ec);
+  if (ec) return Error{ErrorCode::io_error, "cannot create " + root_.string() + ": " + ec.message()};
+  const auto staging = root_ / ("." + id + ".tmp");
+  std::filesystem::remove_all(staging, ec);
+  std::filesystem::create_directories(staging, ec);
+  if (ec) return Error{ErrorCode::io_error, "cannot create " + staging.string() + ": " + ec.message()};
+  MCVAL_TRY(write_file(staging / "report.html", html));
+  MCVAL_TRY(write_file(staging / "report.json", report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)));
+  MCVAL_TRY(write_file(staging / "per_slide.csv", per_slide_csv));
+  const auto final_dir = root_ / id;
+  std::filesystem::remove_all(final_dir, ec);
+  std::filesystem::rename(staging, final_dir, ec);
+  if (ec) return Error{ErrorCode::io_error, "cannot move the report into " + final_dir.string() + ": " + ec.message()};
+  return id;
+}
+
+Result<std::vector<nlohmann::json>> ReportStore::list() const {
+  std::vector<nlohmann::json> runs;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(root_, ec)) return runs;
+  for (const auto& entry : std::filesystem::directory_iterator(root_, ec)) {
+    const std::string id = entry.path().filename().string();
+    if (!is_run_id(id)) continue;
+    auto text = read_file(entry.path() / "report.json");
+    if (!text.ok()) continue;
+    const auto report = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+    if (report.is_discarded() || !report.is_object()) continue;
+    nlohmann::json summary = {{"id", id},
+                              {"created_at", report.value("created_at", "")},
+                              {"dataset", report.value("dataset", nlohmann::json::object()).value("name", "")},
+                              {"dataset_sha256", report.value("dataset_sha256", "")},
+                              {"threshold", report.value("threshold", 0.0)},
+                              {"centres", nlohmann::json::array()},
+                              {"n", nullptr},
+                              {"pooled_auc", nullptr},
+                              {"urls", {{"html", "/reports/" + id + "/report.html"}, {"json", "/reports/" + id + "/report.json"},
+                                        {"per_slide_csv", "/reports/" + id + "/per_slide.csv"}}}};
+    if (report.contains("centres") && report["centres"].is_object()) {
+      for (const auto& [name, value] : report["centres"].items()) summary["centres"].push_back(name);
+    }
+    if (report.contains("pooled") && report["pooled"].is_object()) {
+      summary["n"] = report["pooled"].value("n", 0);
+      if (report["pooled"].contains("auc")) summary["pooled_auc"] = report["pooled"]["auc"].value("estimate", nlohmann::json());
+    }
+    runs.push_back(std::move(summary));
+  }
+  std::sort(runs.begin(), runs.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
+    return a["created_at"].get<std::string>() > b["created_at"].get<std::string>();
+  });
+  return runs;
+}
+
+Result<std::string> ReportStore::read(const std::string& id, const std::string& file) const {
+  if (!is_run_id(id)) return Error{ErrorCode::not_found, "no validation run '" + id + "'"};
+  if (std::find(std::begin(kFiles), std::end(kFiles), file) == std::end(kFiles)) {
+    return Error{ErrorCode::not_found, "a validation run has no file '" + file + "'"};
+  }
+  auto content = read_file(root_ / id / file);
+  if (!content.ok()) return Error{ErrorCode::not_found, "no validation run '" + id + "'"};
+  return content;
+}
+
+}  // namespace mcval::validation
