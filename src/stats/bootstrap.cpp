@@ -109,21 +109,26 @@ class Resampler {
                                                             unit_offsets_[unit + 1] - unit_offsets_[unit]);
   }
 
+  bool singletons() const { return singletons_; }
+  const std::vector<std::vector<std::uint32_t>>& strata_units() const { return strata_units_; }
+
+  // Calls emit(stratum, position) for every unit drawn in replicate `replicate`: the unit is
+  // strata_units()[stratum][position]. This is the one definition of the random draws.
+  template <class Emit>
+  void draw_units(std::uint64_t seed, std::size_t replicate, Emit&& emit) const {
+    std::mt19937_64 rng(replicate_seed(seed, replicate));
+    for (std::size_t s = 0; s < strata_units_.size(); ++s) {
+      const auto m = static_cast<std::uint32_t>(strata_units_[s].size());
+      for (std::uint32_t k = 0; k < m; ++k) emit(s, bounded(rng, m));
+    }
+  }
+
   // Calls emit(case index) for every case of replicate `replicate`, with repetitions.
   template <class Emit>
   void draw(std::uint64_t seed, std::size_t replicate, Emit&& emit) const {
-    std::mt19937_64 rng(replicate_seed(seed, replicate));
-    for (const auto& units : strata_units_) {
-      const auto m = static_cast<std::uint32_t>(units.size());
-      for (std::uint32_t k = 0; k < m; ++k) {
-        const std::uint32_t u = units[bounded(rng, m)];
-        if (singletons_) {
-          emit(u);
-        } else {
-          for (std::uint32_t i : members(u)) emit(i);
-        }
-      }
-    }
+    draw_units(seed, replicate, [&](std::size_t s, std::uint32_t position) {
+      for (std::uint32_t i : members(strata_units_[s][position])) emit(i);
+    });
   }
 
  private:
@@ -310,12 +315,34 @@ Result<BootstrapResult> bootstrap_auc(std::span<const int> labels, std::span<con
   std::vector<std::uint32_t> slot(labels.size());
   for (std::size_t i = 0; i < labels.size(); ++i) slot[i] = 2 * groups.group_of[i] + static_cast<std::uint32_t>(labels[i]);
 
+  // The slots of the cases of each drawn unit, indexed by (stratum, position) as the draws are, so
+  // that a draw costs one table lookup and one increment.
+  std::vector<std::vector<std::uint32_t>> unit_slot_offsets;
+  std::vector<std::vector<std::uint32_t>> drawn_slots;
+  for (const auto& units : resampler.strata_units()) {
+    auto& offsets = unit_slot_offsets.emplace_back(1, 0u);
+    auto& slots = drawn_slots.emplace_back();
+    for (std::uint32_t u : units) {
+      for (std::uint32_t i : resampler.members(u)) slots.push_back(slot[i]);
+      offsets.push_back(static_cast<std::uint32_t>(slots.size()));
+    }
+  }
+  const bool singletons = resampler.singletons();
+
   std::vector<double> values(options.replicates);
   parallel_for(
       options.replicates, thread_count(options, options.replicates),
       [&] { return std::vector<std::uint32_t>(2 * g_count, 0); },
       [&](std::size_t r, std::vector<std::uint32_t>& counts) {
-        resampler.draw(options.seed, r, [&](std::uint32_t i) { ++counts[slot[i]]; });
+        if (singletons) {
+          resampler.draw_units(options.seed, r,
+                               [&](std::size_t s, std::uint32_t position) { ++counts[drawn_slots[s][position]]; });
+        } else {
+          resampler.draw_units(options.seed, r, [&](std::size_t s, std::uint32_t position) {
+            const auto& offsets = unit_slot_offsets[s];
+            for (std::uint32_t k = offsets[position]; k < offsets[position + 1]; ++k) ++counts[drawn_slots[s][k]];
+          });
+        }
         std::uint64_t twice = 0;
         std::uint64_t negatives_below = 0;
         std::uint64_t positives = 0;

@@ -13,7 +13,7 @@
 //        node --test tests/e2e/viewer.test.mjs
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -133,6 +133,7 @@ async function startServer() {
   await mkdir(path.join(slides, 'centre-b'), { recursive: true });
   await copyFile(CMU_SLIDE, path.join(slides, 'centre-a', 'cmu.svs'));
   await copyFile(CMU_SLIDE, path.join(slides, 'centre-b', 'cmu-copy.svs'));
+  await storeValidationRun(path.join(ctx.workspace, 'data'));
 
   const server = spawn(MCVAL_BIN, ['serve', '--slides', slides, '--data', path.join(ctx.workspace, 'data'),
                                    '--listen', '127.0.0.1:0', '--log-format', 'json'],
@@ -180,6 +181,38 @@ async function startServer() {
     if (Date.now() > deadline) throw new Error(`${ctx.baseUrl}/readyz did not answer 200 within 30 s`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/**
+ * Runs `mcval validate` on seeded three-centre data so the server has a stored report to list.
+ * Scores are drawn with a small LCG: positives higher on average, each centre a little noisier.
+ */
+async function storeValidationRun(data) {
+  let state = 12345;
+  const random = () => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return state / 2 ** 32;
+  };
+  const dataset = ['slide_id,centre,patient_id,label,isup_grade'];
+  const predictions = ['slide_id,score,isup_pred'];
+  ['centre-a', 'centre-b', 'centre-c'].forEach((centre, c) => {
+    for (let i = 0; i < 60; i += 1) {
+      const label = random() < 0.4 ? 1 : 0;
+      const grade = label ? 1 + Math.floor(random() * 5) : 0;
+      const id = `${centre}-${i}`;
+      dataset.push(`${id},${centre},${centre}-p${i >> 1},${label},${grade}`);
+      const score = Math.min(1, Math.max(0, (label ? 0.65 : 0.35) + (random() - 0.5) * (0.6 + 0.3 * c)));
+      predictions.push(`${id},${score.toFixed(4)},${label ? Math.max(0, grade - (random() < 0.3 ? 1 : 0)) : 0}`);
+    }
+  });
+  const folder = path.join(ctx.workspace, 'validation');
+  await mkdir(folder, { recursive: true });
+  await writeFile(path.join(folder, 'dataset.csv'), `${dataset.join('\n')}\n`);
+  await writeFile(path.join(folder, 'predictions.csv'), `${predictions.join('\n')}\n`);
+  const run = spawnSync(MCVAL_BIN, ['validate', '--dataset', path.join(folder, 'dataset.csv'), '--predictions',
+                                    path.join(folder, 'predictions.csv'), '--threshold', '0.5', '--bootstrap', '200',
+                                    '--out', path.join(folder, 'out'), '--data', data], { encoding: 'utf8' });
+  assert.equal(run.status, 0, `mcval validate failed: ${run.stderr}`);
 }
 
 async function stopServer() {
@@ -392,6 +425,55 @@ test('viewer: background + layer are painted, the URL restores the view, layer c
     assert.deepEqual(problems, [], 'no page errors, console errors or CSP violations');
   } catch (err) {
     await page.screenshot({ path: path.join(ARTIFACTS, 'viewer-failure.png') }).catch(() => {});
+    throw err;
+  } finally {
+    await context.close();
+  }
+});
+
+test('report: the stored validation report is listed in the viewer and its figures are rendered', async () => {
+  const context = await ctx.browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);
+  });
+  try {
+    await page.goto(`${ctx.baseUrl}/`);
+    const link = page.locator('#report-list .report-link');
+    await link.first().waitFor({ timeout: 10_000 });
+    assert.equal(await link.count(), 1, 'one stored validation run is listed');
+    assert.match(await page.locator('#report-list .report-meta').first().textContent(), /180 slides · 3 centres/);
+    const href = await link.first().getAttribute('href');
+    assert.match(href, /^\/reports\/[0-9a-f]{16}\/report\.html$/);
+
+    await page.goto(`${ctx.baseUrl}${href}`);
+    for (const id of ['roc-plot', 'forest-plot', 'calibration-plot']) {
+      const figure = page.locator(`svg#${id}`);
+      await figure.waitFor({ timeout: 10_000 });
+      const box = await figure.boundingBox();
+      assert.ok(box && box.width > 200 && box.height > 150, `${id} is laid out (${JSON.stringify(box)})`);
+      // Every figure plots data: marks carrying data-points, and drawn shapes with a real extent.
+      const plotted = await figure.evaluate((svg) => {
+        const counts = [svg, ...svg.querySelectorAll('[data-points]')]
+          .filter((e) => e.hasAttribute('data-points'))
+          .map((e) => Number(e.getAttribute('data-points')));
+        const shapes = [...svg.querySelectorAll('path, polyline, circle, rect, line')]
+          .map((e) => e.getBBox())
+          .filter((b) => b.width > 0 || b.height > 0).length;
+        return { points: counts.reduce((a, b) => a + b, 0), shapes };
+      });
+      assert.ok(plotted.points > 0, `${id} plots data points`);
+      assert.ok(plotted.shapes > 5, `${id} draws shapes`);
+      const shot = decodePng(await figure.screenshot());
+      const stats = luminanceStats(shot, { x: 0, y: 0, width: shot.width, height: shot.height });
+      assert.ok(stats.stddev > 10 && stats.nearWhite < 0.98, `${id} is not blank: ${JSON.stringify(stats)}`);
+    }
+    await page.screenshot({ path: path.join(ARTIFACTS, 'report.png'), fullPage: true });
+    assert.deepEqual(problems, [], 'no page errors or CSP violations in the report');
+  } catch (err) {
+    await page.screenshot({ path: path.join(ARTIFACTS, 'report-failure.png'), fullPage: true }).catch(() => {});
     throw err;
   } finally {
     await context.close();

@@ -64,3 +64,9 @@ export function thumbnailUrl(slide, maxPx) {
 export function dziUrl(slide) {
   return slide.urls && slide.urls.dzi ? slide.urls.dzi : `/dzi/${encodeURIComponent(slide.id)}.dzi`;
 }
+
+/** @returns {Promise<Array<object>>} stored validation runs, newest first */
+export async function listReports() {
+  const body = await getJson('/api/v1/reports');
+  return Array.isArray(body.reports) ? body.reports : [];
+}

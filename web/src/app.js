@@ -3,6 +3,7 @@
 
 import { getSlide } from './api.js';
 import { LayersPanel } from './layers-panel.js';
+import { ReportsPanel } from './reports-panel.js';
 import { ScaleBar } from './scalebar.js';
 import { SlideBrowser } from './slide-browser.js';
 import { SlideViewer } from './slide-viewer.js';
@@ -250,6 +251,7 @@ function main() {
   const app = new App();
   window.mcvalViewer = app.testHook();
   app.start().catch(showError);
+  new ReportsPanel(document.getElementById('report-list')).load();
 }
 
 main();
