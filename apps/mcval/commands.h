@@ -3,6 +3,7 @@
 // one line "mcval: error: <reason>" on stderr (see fail()).
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "mcval/common/config.h"
 #include "mcval/common/error.h"
@@ -42,6 +43,8 @@ struct ValidateCommandOptions {
   std::size_t bootstrap_replicates = 2000;
   int ece_bins = 10;
   std::string patient_aggregation = "max";
+  bool summary_only = false;          ///< federated: write aggregates only
+  std::vector<std::string> combine;   ///< federated: summaries to combine
 };
 int run_validate(const Config& config, const ValidateCommandOptions& options);
 

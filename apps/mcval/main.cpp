@@ -9,7 +9,18 @@
 #include "mcval/common/logging.h"
 #include "settings_binding.h"
 
+int run(int argc, char** argv);
+
 int main(int argc, char** argv) {
+  // Expected failures are Results; an exception here is a bug, reported as one line all the same.
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    return mcval::app::fail(mcval::Error{mcval::ErrorCode::internal, e.what()});
+  }
+}
+
+int run(int argc, char** argv) {
   using namespace mcval;
   Config config = Config::defaults();
   if (auto loaded = app::preload_settings(argc, argv, config); !loaded.ok()) {
@@ -63,11 +74,16 @@ int main(int argc, char** argv) {
   app::bind_settings(*validate, config, "validate");
   validate->add_option("--dataset", validate_options.dataset,
                        "Dataset CSV or JSON: slide_id,centre,patient_id,label[,isup_grade,scanner,specimen,exclude_reason]")
-      ->required()
       ->check(CLI::ExistingFile);
   validate->add_option("--predictions", validate_options.predictions, "Predictions CSV: slide_id,score[,isup_pred]")
-      ->required()
       ->check(CLI::ExistingFile);
+  auto* summary_option = validate->add_flag(
+      "--summary-only", validate_options.summary_only,
+      "Federated mode at a centre: write summary.json with aggregates only (no slide or patient id, no per-slide row)");
+  auto* combine_option = validate->add_option("--combine", validate_options.combine,
+                                              "Federated mode: combine centres' summary.json files into the pooled report")
+                             ->check(CLI::ExistingFile);
+  summary_option->excludes(combine_option);
   auto* threshold_option = validate->add_option("--threshold", validate_options.threshold,
                                                 "Pre-registered threshold (positive when score >= threshold)");
   auto* development_option = validate->add_option("--development-centre", validate_options.development_centre,
@@ -124,8 +140,13 @@ int main(int argc, char** argv) {
   if (slides_show->parsed()) return app::run_slides_show(config, show_id);
   if (synth->parsed()) return app::run_synth(config, synth_options);
   if (validate->parsed()) {
-    if (!validate_options.threshold && !validate_options.development_centre) {
-      return app::fail(Error{ErrorCode::invalid_argument, "give --threshold or --development-centre"});
+    if (validate_options.combine.empty()) {
+      if (validate_options.dataset.empty() || validate_options.predictions.empty()) {
+        return app::fail(Error{ErrorCode::invalid_argument, "give --dataset and --predictions (or --combine summaries)"});
+      }
+      if (!validate_options.threshold && !validate_options.development_centre) {
+        return app::fail(Error{ErrorCode::invalid_argument, "give --threshold or --development-centre"});
+      }
     }
     return app::run_validate(config, validate_options);
   }

@@ -9,10 +9,18 @@
 #include "mcval/dataset/join.h"
 #include "mcval/dataset/predictions.h"
 #include "mcval/report/html_report.h"
+#include "mcval/validation/federated.h"
 #include "mcval/validation/report_store.h"
 #include "mcval/validation/validation_report.h"
 
 namespace mcval::app {
+
+/// Returns the failure of a Status-returning expression as the command's exit status.
+#define MCVAL_TRY_OR_FAIL(expr)                 \
+  do {                                          \
+    auto status_ = (expr);                      \
+    if (!status_.ok()) return fail(status_.error()); \
+  } while (0)
 
 namespace {
 
@@ -50,12 +58,9 @@ std::map<std::string, std::string> catalogue_index(const Config& config) {
 
 }  // namespace
 
-int run_validate(const Config& config, const ValidateCommandOptions& options) {
-  auto dataset = dataset::load_dataset(options.dataset);
-  if (!dataset.ok()) return fail(dataset.error());
-  auto predictions = dataset::load_predictions(options.predictions);
-  if (!predictions.ok()) return fail(predictions.error());
+namespace {
 
+validation::ValidationOptions validation_options(const Config& config, const ValidateCommandOptions& options) {
   validation::ValidationOptions run;
   run.threshold = options.threshold;
   run.development_centre = options.development_centre;
@@ -68,6 +73,70 @@ int run_validate(const Config& config, const ValidateCommandOptions& options) {
   run.threads = static_cast<unsigned>(std::max(0, config.threads));
   run.version = MCVAL_VERSION;
   run.predictions_source = std::filesystem::path(options.predictions).filename().string();
+  return run;
+}
+
+Result<nlohmann::json> read_summary(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error{ErrorCode::io_error, "cannot read " + path};
+  const auto summary = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (summary.is_discarded()) return Error{ErrorCode::invalid_argument, path + " is not JSON"};
+  return summary;
+}
+
+/// --combine: the pooled report from the centres' summaries.
+int run_combine(const Config& config, const ValidateCommandOptions& options) {
+  std::vector<nlohmann::json> summaries;
+  for (const auto& path : options.combine) {
+    auto summary = read_summary(path);
+    if (!summary.ok()) return fail(summary.error());
+    summaries.push_back(std::move(summary).value());
+  }
+  const auto run = validation_options(config, options);
+  auto report = validation::combine_summaries(summaries, run);
+  if (!report.ok()) return fail(report.error());
+  auto html = report::render_html_report(*report);
+  if (!html.ok()) return fail(html.error());
+  std::error_code ec;
+  std::filesystem::create_directories(options.out, ec);
+  if (ec) return fail(Error{ErrorCode::io_error, "cannot create " + options.out + ": " + ec.message()});
+  const std::filesystem::path out(options.out);
+  MCVAL_TRY_OR_FAIL(write_atomically(out / "report.json", report->dump(2) + "\n"));
+  MCVAL_TRY_OR_FAIL(write_atomically(out / "report.html", *html));
+  validation::ReportStore store(reports_folder(config));
+  auto run_id = store.save(*report, *html, "");
+  if (!run_id.ok()) return fail(run_id.error());
+  const auto& pooled = (*report)["pooled"];
+  std::printf("combined %zu summaries: %zu centres, %lld slides; pooled AUC %.4f (histogram, exact within +/- %.2g)\n",
+              summaries.size(), (*report)["centres"].size(), pooled["n"].get<long long>(),
+              pooled["auc"]["estimate"].get<double>(), pooled["auc"]["histogram_error_bound"].get<double>());
+  std::printf("report: %s (stored as run %s)\n", (out / "report.html").string().c_str(), run_id->c_str());
+  return 0;
+}
+
+}  // namespace
+
+int run_validate(const Config& config, const ValidateCommandOptions& options) {
+  if (!options.combine.empty()) return run_combine(config, options);
+  auto dataset = dataset::load_dataset(options.dataset);
+  if (!dataset.ok()) return fail(dataset.error());
+  auto predictions = dataset::load_predictions(options.predictions);
+  if (!predictions.ok()) return fail(predictions.error());
+
+  auto run = validation_options(config, options);
+  if (options.summary_only) {
+    auto summary = validation::build_summary(*dataset, *predictions, run);
+    if (!summary.ok()) return fail(summary.error());
+    std::error_code ec;
+    std::filesystem::create_directories(options.out, ec);
+    if (ec) return fail(Error{ErrorCode::io_error, "cannot create " + options.out + ": " + ec.message()});
+    const auto path = std::filesystem::path(options.out) / "summary.json";
+    MCVAL_TRY_OR_FAIL(write_atomically(path, summary->dump(2) + "\n"));
+    std::printf("summary of %zu centres (aggregates only) written to %s, content_sha256 %s\n",
+                (*summary)["centres"].size(), path.string().c_str(),
+                (*summary)["content_sha256"].get<std::string>().c_str());
+    return 0;
+  }
   const auto index = catalogue_index(config);
   run.catalogue_id = [&index](const std::string& slide_id) -> std::optional<std::string> {
     const auto it = index.find(slide_id);

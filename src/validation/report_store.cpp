@@ -35,11 +35,16 @@ Status write_file(const std::filesystem::path& path, const std::string& content)
 }  // namespace
 
 std::string run_id(const nlohmann::json& report) {
-  const nlohmann::json identity = {{"dataset", report.value("dataset_sha256", "")},
-                                   {"predictions", report.contains("predictions") ? report["predictions"].value("sha256", "") : ""},
-                                   {"threshold", report.value("threshold", 0.0)},
-                                   {"parameters", report.value("parameters", nlohmann::json::object())},
-                                   {"seed", report.value("seed", 0)}};
+  // Whatever these members hold (null included) goes into the identity as it is.
+  auto member = [&report](const char* key) { return report.contains(key) ? report[key] : nlohmann::json(); };
+  const nlohmann::json predictions = member("predictions");
+  const nlohmann::json identity = {
+      {"dataset", member("dataset_sha256")},
+      {"predictions", predictions.is_object() && predictions.contains("sha256") ? predictions["sha256"] : nlohmann::json()},
+      {"federated", member("federated")},
+      {"threshold", member("threshold")},
+      {"parameters", member("parameters")},
+      {"seed", member("seed")}};
   return sha256_hex(identity.dump()).substr(0, 16);
 }
 
@@ -76,11 +81,14 @@ Result<std::vector<nlohmann::json>> ReportStore::list() const {
     if (!text.ok()) continue;
     const auto report = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
     if (report.is_discarded() || !report.is_object()) continue;
+    auto text_of = [](const nlohmann::json& j, const char* key) {
+      return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
+    };
     nlohmann::json summary = {{"id", id},
-                              {"created_at", report.value("created_at", "")},
-                              {"dataset", report.value("dataset", nlohmann::json::object()).value("name", "")},
-                              {"dataset_sha256", report.value("dataset_sha256", "")},
-                              {"threshold", report.value("threshold", 0.0)},
+                              {"created_at", text_of(report, "created_at")},
+                              {"dataset", report.contains("dataset") ? text_of(report["dataset"], "name") : ""},
+                              {"dataset_sha256", text_of(report, "dataset_sha256")},
+                              {"threshold", report.contains("threshold") ? report["threshold"] : nlohmann::json()},
                               {"centres", nlohmann::json::array()},
                               {"n", nullptr},
                               {"pooled_auc", nullptr},
@@ -90,8 +98,11 @@ Result<std::vector<nlohmann::json>> ReportStore::list() const {
       for (const auto& [name, value] : report["centres"].items()) summary["centres"].push_back(name);
     }
     if (report.contains("pooled") && report["pooled"].is_object()) {
-      summary["n"] = report["pooled"].value("n", 0);
-      if (report["pooled"].contains("auc")) summary["pooled_auc"] = report["pooled"]["auc"].value("estimate", nlohmann::json());
+      const auto& pooled = report["pooled"];
+      if (pooled.contains("n")) summary["n"] = pooled["n"];
+      if (pooled.contains("auc") && pooled["auc"].is_object() && pooled["auc"].contains("estimate")) {
+        summary["pooled_auc"] = pooled["auc"]["estimate"];
+      }
     }
     runs.push_back(std::move(summary));
   }

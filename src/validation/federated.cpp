@@ -1,0 +1,458 @@
+#include "mcval/validation/federated.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "mcval/common/clock.h"
+#include "mcval/common/sha256.h"
+#include "mcval/dataset/join.h"
+#include "mcval/stats/binary.h"
+#include "mcval/stats/calibration.h"
+#include "mcval/stats/distributions.h"
+#include "mcval/stats/kappa.h"
+#include "mcval/stats/meta.h"
+#include "mcval/stats/roc.h"
+
+namespace mcval::validation {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr int kIsupClasses = 6;
+constexpr const char* kSummaryFormat = "mcval-federated-summary/1";
+
+json nullable(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+
+int histogram_bin(double score) {
+  return std::clamp(static_cast<int>(std::floor(score * kSummaryHistogramBins)), 0, kSummaryHistogramBins - 1);
+}
+
+/// Aggregates of one centre's analysed slides. Nothing in it identifies a slide or a patient.
+json centre_summary(const std::vector<const dataset::AnalysisRow*>& rows, double threshold,
+                    const ValidationOptions& options) {
+  std::vector<int> labels;
+  std::vector<double> scores;
+  std::vector<int> grades_true, grades_pred;
+  std::vector<std::int64_t> positive(kSummaryHistogramBins, 0), negative(kSummaryHistogramBins, 0);
+  double brier_sum = 0;
+  for (const auto* r : rows) {
+    labels.push_back(r->label);
+    scores.push_back(r->score);
+    (r->label == 1 ? positive : negative)[static_cast<std::size_t>(histogram_bin(r->score))] += 1;
+    brier_sum += (r->score - r->label) * (r->score - r->label);
+    if (r->isup_grade && r->isup_pred) {
+      grades_true.push_back(*r->isup_grade);
+      grades_pred.push_back(*r->isup_pred);
+    }
+  }
+  json c;
+  c["n"] = labels.size();
+  c["n_positive"] = std::count(labels.begin(), labels.end(), 1);
+  c["score_histogram"] = {{"positive", positive}, {"negative", negative}};
+  c["brier_sum"] = brier_sum;
+  if (auto confusion = stats::confusion_at(labels, scores, threshold); confusion.ok()) {
+    c["confusion"] = {{"tp", confusion->tp}, {"fp", confusion->fp}, {"tn", confusion->tn}, {"fn", confusion->fn}};
+  }
+  if (auto rel = stats::reliability(labels, scores, options.ece_bins); rel.ok()) {
+    json bins = json::array();
+    for (const auto& b : rel->bins) {
+      const double count = static_cast<double>(b.count);
+      bins.push_back({{"count", b.count},
+                      {"sum_predicted", b.count ? b.mean_predicted * count : 0.0},
+                      {"sum_observed", b.count ? std::llround(b.observed_fraction * count) : 0}});
+    }
+    c["calibration_bins"] = bins;
+  }
+  if (auto delong = stats::delong_auc(labels, scores, options.confidence); delong.ok()) {
+    c["auc"] = {{"estimate", delong->auc}, {"variance_delong", delong->variance}};
+  } else {
+    c["auc"] = nullptr;
+  }
+  json calibration = {{"slope", nullptr}, {"intercept", nullptr}};
+  if (auto slope = stats::calibration_slope(labels, scores); slope.ok()) calibration["slope"] = slope->slope;
+  if (auto citl = stats::calibration_in_the_large(labels, scores); citl.ok()) calibration["intercept"] = citl->intercept;
+  c["calibration"] = calibration;
+  if (auto t = stats::threshold_for_sensitivity(labels, scores, options.reported_target_sensitivity); t.ok()) {
+    c["threshold_for_target_sensitivity"] = {{"target", options.reported_target_sensitivity}, {"threshold", t->threshold}};
+  }
+  if (!grades_true.empty()) {
+    if (auto m = stats::grade_confusion(grades_true, grades_pred, kIsupClasses); m.ok()) {
+      json matrix = json::array();
+      for (int t = 0; t < kIsupClasses; ++t) {
+        json row = json::array();
+        for (int p = 0; p < kIsupClasses; ++p) row.push_back(m->counts[static_cast<std::size_t>(t * kIsupClasses + p)]);
+        matrix.push_back(row);
+      }
+      c["isup_confusion"] = matrix;
+    }
+  }
+  return c;
+}
+
+json flow_json(const dataset::CentreFlow& f) {
+  return {{"received", f.received}, {"excluded", f.excluded}, {"excluded_total", f.excluded_total()},
+          {"failed_inference", f.failed_total()}, {"failed", f.failed}, {"analysed", f.analysed}};
+}
+
+// ---- combining ----
+
+struct Histogram {
+  std::vector<std::int64_t> positive = std::vector<std::int64_t>(kSummaryHistogramBins, 0);
+  std::vector<std::int64_t> negative = std::vector<std::int64_t>(kSummaryHistogramBins, 0);
+};
+
+/// AUC from per-class histograms (pairs in the same bin count 1/2) and the worst-case bound
+/// on its distance to the exact AUC: half the share of positive-negative pairs sharing a bin.
+std::pair<double, double> histogram_auc(const Histogram& h) {
+  double below = 0, wins = 0, same_bin = 0, p = 0, n = 0;
+  for (int b = 0; b < kSummaryHistogramBins; ++b) {
+    const double pos = static_cast<double>(h.positive[static_cast<std::size_t>(b)]);
+    const double neg = static_cast<double>(h.negative[static_cast<std::size_t>(b)]);
+    wins += pos * below + 0.5 * pos * neg;
+    same_bin += pos * neg;
+    below += neg;
+    p += pos;
+    n += neg;
+  }
+  if (p == 0 || n == 0) return {std::nan(""), std::nan("")};
+  return {wins / (p * n), 0.5 * same_bin / (p * n)};
+}
+
+/// ROC points at the histogram's bin edges, from threshold 1 down to 0.
+json histogram_roc(const Histogram& h) {
+  double p = 0, n = 0;
+  for (int b = 0; b < kSummaryHistogramBins; ++b) {
+    p += static_cast<double>(h.positive[static_cast<std::size_t>(b)]);
+    n += static_cast<double>(h.negative[static_cast<std::size_t>(b)]);
+  }
+  json points = json::array();
+  if (p == 0 || n == 0) return points;
+  double tp = 0, fp = 0;
+  points.push_back({{"fpr", 0.0}, {"tpr", 0.0}, {"threshold", 1.0}});
+  constexpr int kStep = kSummaryHistogramBins / 200;
+  for (int b = kSummaryHistogramBins - 1; b >= 0; --b) {
+    tp += static_cast<double>(h.positive[static_cast<std::size_t>(b)]);
+    fp += static_cast<double>(h.negative[static_cast<std::size_t>(b)]);
+    if (b % kStep == 0) {
+      points.push_back({{"fpr", fp / n}, {"tpr", tp / p}, {"threshold", static_cast<double>(b) / kSummaryHistogramBins}});
+    }
+  }
+  return points;
+}
+
+/// Hanley-McNeil standard error of an AUC with p positives and n negatives.
+double hanley_mcneil_se(double auc, double p, double n) {
+  const double q1 = auc / (2 - auc);
+  const double q2 = 2 * auc * auc / (1 + auc);
+  return std::sqrt((auc * (1 - auc) + (p - 1) * (q1 - auc * auc) + (n - 1) * (q2 - auc * auc)) / (p * n));
+}
+
+json proportion_json(const stats::Proportion& p) {
+  return {{"estimate", nullable(p.estimate)}, {"ci_low", nullable(p.ci.low)}, {"ci_high", nullable(p.ci.high)},
+          {"successes", p.successes}, {"trials", p.trials}};
+}
+
+/// The statistics derivable exactly from aggregates, in the report's CentreStats form.
+struct Aggregates {
+  std::int64_t n = 0, n_positive = 0;
+  Histogram histogram;
+  double brier_sum = 0;
+  stats::Confusion confusion;
+  std::vector<std::int64_t> bin_count;
+  std::vector<double> bin_sum_predicted;
+  std::vector<std::int64_t> bin_sum_observed;
+  std::vector<std::int64_t> isup;  // 6x6, empty when no grades
+};
+
+Status add(Aggregates& into, const json& c, int ece_bins) {
+  try {
+    into.n += c.at("n").get<std::int64_t>();
+    into.n_positive += c.at("n_positive").get<std::int64_t>();
+    const auto& h = c.at("score_histogram");
+    const auto pos = h.at("positive").get<std::vector<std::int64_t>>();
+    const auto neg = h.at("negative").get<std::vector<std::int64_t>>();
+    if (pos.size() != static_cast<std::size_t>(kSummaryHistogramBins) || neg.size() != pos.size()) {
+      return Error{ErrorCode::invalid_argument, "score histogram of the wrong size"};
+    }
+    for (std::size_t b = 0; b < pos.size(); ++b) {
+      into.histogram.positive[b] += pos[b];
+      into.histogram.negative[b] += neg[b];
+    }
+    into.brier_sum += c.at("brier_sum").get<double>();
+    const auto& confusion = c.at("confusion");
+    into.confusion.tp += confusion.at("tp").get<std::size_t>();
+    into.confusion.fp += confusion.at("fp").get<std::size_t>();
+    into.confusion.tn += confusion.at("tn").get<std::size_t>();
+    into.confusion.fn += confusion.at("fn").get<std::size_t>();
+    const auto& bins = c.at("calibration_bins");
+    if (bins.size() != static_cast<std::size_t>(ece_bins)) return Error{ErrorCode::invalid_argument, "ECE bins differ"};
+    into.bin_count.resize(static_cast<std::size_t>(ece_bins), 0);
+    into.bin_sum_predicted.resize(static_cast<std::size_t>(ece_bins), 0.0);
+    into.bin_sum_observed.resize(static_cast<std::size_t>(ece_bins), 0);
+    for (std::size_t b = 0; b < bins.size(); ++b) {
+      into.bin_count[b] += bins[b].at("count").get<std::int64_t>();
+      into.bin_sum_predicted[b] += bins[b].at("sum_predicted").get<double>();
+      into.bin_sum_observed[b] += bins[b].at("sum_observed").get<std::int64_t>();
+    }
+    if (c.contains("isup_confusion")) {
+      into.isup.resize(kIsupClasses * kIsupClasses, 0);
+      const auto& m = c.at("isup_confusion");
+      for (int t = 0; t < kIsupClasses; ++t) {
+        for (int p = 0; p < kIsupClasses; ++p) {
+          into.isup[static_cast<std::size_t>(t * kIsupClasses + p)] += m.at(t).at(p).get<std::int64_t>();
+        }
+      }
+    }
+  } catch (const json::exception& e) {
+    return Error{ErrorCode::invalid_argument, std::string("malformed centre summary: ") + e.what()};
+  }
+  return {};
+}
+
+json stats_from_aggregates(const Aggregates& a, double threshold, const ValidationOptions& options, int ece_bins) {
+  json out;
+  out["n"] = a.n;
+  out["n_positive"] = a.n_positive;
+  if (auto m = stats::binary_metrics(a.confusion, threshold, options.confidence); m.ok()) {
+    out["sensitivity"] = proportion_json(m->sensitivity);
+    out["specificity"] = proportion_json(m->specificity);
+    out["ppv"] = proportion_json(m->ppv);
+    out["npv"] = proportion_json(m->npv);
+  }
+  out["confusion"] = {{"tp", a.confusion.tp}, {"fp", a.confusion.fp}, {"tn", a.confusion.tn}, {"fn", a.confusion.fn}};
+  out["brier"] = a.n > 0 ? json(a.brier_sum / static_cast<double>(a.n)) : json(nullptr);
+  double ece = 0;
+  json reliability = json::array();
+  for (int b = 0; b < ece_bins; ++b) {
+    const auto i = static_cast<std::size_t>(b);
+    const double count = static_cast<double>(a.bin_count[i]);
+    const double mean_p = count > 0 ? a.bin_sum_predicted[i] / count : std::nan("");
+    const double observed = count > 0 ? static_cast<double>(a.bin_sum_observed[i]) / count : std::nan("");
+    if (count > 0) ece += count / static_cast<double>(a.n) * std::abs(observed - mean_p);
+    reliability.push_back({{"bin_low", static_cast<double>(b) / ece_bins}, {"bin_high", static_cast<double>(b + 1) / ece_bins},
+                           {"count", a.bin_count[i]}, {"mean_predicted", nullable(mean_p)}, {"observed", nullable(observed)}});
+  }
+  out["ece"] = ece;
+  out["ece_bins"] = ece_bins;
+  out["reliability"] = reliability;
+  out["roc"] = histogram_roc(a.histogram);
+  if (!a.isup.empty()) {
+    std::vector<int> truth, predicted;
+    json matrix = json::array();
+    for (int t = 0; t < kIsupClasses; ++t) {
+      json row = json::array();
+      for (int p = 0; p < kIsupClasses; ++p) {
+        const auto count = a.isup[static_cast<std::size_t>(t * kIsupClasses + p)];
+        row.push_back(count);
+        truth.insert(truth.end(), static_cast<std::size_t>(count), t);
+        predicted.insert(predicted.end(), static_cast<std::size_t>(count), p);
+      }
+      matrix.push_back(row);
+    }
+    out["isup_confusion"] = matrix;
+    if (auto k = stats::quadratic_weighted_kappa(truth, predicted, kIsupClasses, options.confidence); k.ok()) {
+      out["qwk"] = {{"estimate", k->estimate}, {"ci_low", k->ci.low}, {"ci_high", k->ci.high}, {"se", k->se},
+                    {"n", truth.size()}, {"method", "Fleiss-Cohen-Everitt large-sample interval"}};
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string summary_content_hash(const json& summary) {
+  json body = summary;
+  body.erase("content_sha256");
+  return sha256_hex(body.dump());
+}
+
+Result<json> build_summary(const dataset::Dataset& dataset, const dataset::Predictions& predictions,
+                           const ValidationOptions& options) {
+  if (!options.threshold || !std::isfinite(*options.threshold)) {
+    return Error{ErrorCode::invalid_argument, "a federated summary needs the pre-registered --threshold"};
+  }
+  const double threshold = *options.threshold;
+  const auto joined = dataset::join(dataset, predictions);
+  std::map<std::string, std::vector<const dataset::AnalysisRow*>> by_centre;
+  for (const auto& r : joined.rows) by_centre[r.centre].push_back(&r);
+
+  json summary;
+  summary["format"] = kSummaryFormat;
+  summary["version"] = options.version;
+  summary["created_at"] = utc_now_iso8601();
+  summary["threshold"] = threshold;
+  summary["histogram_bins"] = kSummaryHistogramBins;
+  summary["ece_bins"] = options.ece_bins;
+  summary["confidence"] = options.confidence;
+  summary["dataset_sha256"] = dataset.sha256();
+  summary["predictions_sha256"] = predictions.sha256();
+  summary["model_sha256"] = predictions.model_sha256().empty() ? json(nullptr) : json(predictions.model_sha256());
+  json centres = json::object();
+  for (const auto& f : joined.centres) {
+    json c = by_centre.count(f.centre) ? centre_summary(by_centre[f.centre], threshold, options) : json::object();
+    c["flow"] = flow_json(f);
+    centres[f.centre] = c;
+  }
+  summary["centres"] = centres;
+  summary["content_sha256"] = summary_content_hash(summary);
+  return summary;
+}
+
+Result<json> combine_summaries(const std::vector<json>& summaries, const ValidationOptions& options) {
+  if (summaries.empty()) return Error{ErrorCode::invalid_argument, "no summary to combine"};
+  double threshold = 0;
+  int ece_bins = 0;
+  json used = json::array();
+  std::map<std::string, json> centres;
+  for (std::size_t i = 0; i < summaries.size(); ++i) {
+    const auto& s = summaries[i];
+    const std::string which = "summary " + std::to_string(i + 1);
+    if (!s.is_object() || s.value("format", "") != kSummaryFormat) {
+      return Error{ErrorCode::invalid_argument, which + " is not an mcval federated summary"};
+    }
+    if (s.value("content_sha256", "") != summary_content_hash(s)) {
+      return Error{ErrorCode::invalid_argument, which + " was altered: its content does not match its content_sha256"};
+    }
+    if (s.value("histogram_bins", 0) != kSummaryHistogramBins) {
+      return Error{ErrorCode::invalid_argument, which + " uses another score histogram grid"};
+    }
+    const double t = s.value("threshold", std::nan(""));
+    const int bins = s.value("ece_bins", 0);
+    if (i == 0) {
+      threshold = t;
+      ece_bins = bins;
+    } else if (t != threshold || bins != ece_bins) {
+      return Error{ErrorCode::invalid_argument, which + " was made with another threshold or ECE bins than summary 1"};
+    }
+    json names = json::array();
+    if (!s.contains("centres") || !s["centres"].is_object()) {
+      return Error{ErrorCode::invalid_argument, which + " has no centres"};
+    }
+    const json& summary_centres = s["centres"];
+    for (auto it = summary_centres.begin(); it != summary_centres.end(); ++it) {
+      if (centres.count(it.key())) {
+        return Error{ErrorCode::invalid_argument, "centre '" + it.key() + "' appears in two summaries"};
+      }
+      centres[it.key()] = it.value();
+      names.push_back(it.key());
+    }
+    used.push_back({{"centres", names}, {"content_sha256", s["content_sha256"]}, {"created_at", s.value("created_at", "")},
+                    {"dataset_sha256", s.value("dataset_sha256", "")}, {"predictions_sha256", s.value("predictions_sha256", "")},
+                    {"version", s.value("version", "")}});
+  }
+
+  Aggregates pooled;
+  json centre_stats = json::object();
+  json flow = json::object();
+  json total_flow = {{"received", 0}, {"excluded", json::object()}, {"excluded_total", 0}, {"failed_inference", 0},
+                     {"failed", json::object()}, {"analysed", 0}};
+  std::vector<stats::CentreAuc> aucs;
+  std::vector<std::string> pooled_names;
+  const double z = stats::normal_critical_value(options.confidence);
+  for (const auto& [name, c] : centres) {
+    flow[name] = c.value("flow", json::object());
+    for (const char* key : {"received", "excluded_total", "failed_inference", "analysed"}) {
+      total_flow[key] = total_flow[key].get<std::int64_t>() + flow[name].value(key, std::int64_t{0});
+    }
+    for (const char* key : {"excluded", "failed"}) {
+      if (!flow[name].contains(key) || !flow[name][key].is_object()) continue;
+      const json& reasons = flow[name][key];
+      for (auto it = reasons.begin(); it != reasons.end(); ++it) {
+        total_flow[key][it.key()] = total_flow[key].value(it.key(), std::int64_t{0}) + it.value().get<std::int64_t>();
+      }
+    }
+    if (!c.contains("n")) continue;  // nothing analysed at this centre
+    Aggregates one;
+    MCVAL_TRY(add(one, c, ece_bins));
+    MCVAL_TRY(add(pooled, c, ece_bins));
+    json stats_json = stats_from_aggregates(one, threshold, options, ece_bins);
+    stats_json["calibration"] = c.value("calibration", json::object());
+    if (c.contains("threshold_for_target_sensitivity")) {
+      stats_json["threshold_for_target_sensitivity"] = c["threshold_for_target_sensitivity"];
+    }
+    if (c.contains("auc") && c["auc"].is_object()) {
+      const double auc = c["auc"].value("estimate", std::nan(""));
+      const double variance = c["auc"].value("variance_delong", std::nan(""));
+      const double se = std::sqrt(variance);
+      stats_json["auc"] = {{"estimate", auc}, {"ci_low", std::max(0.0, auc - z * se)},
+                           {"ci_high", std::min(1.0, auc + z * se)}, {"se_delong", se}};
+      if (auc > 0 && auc < 1 && variance > 0) {
+        aucs.push_back({auc, variance});
+        pooled_names.push_back(name);
+      }
+    } else {
+      stats_json["auc"] = {{"estimate", nullptr}, {"ci_low", nullptr}, {"ci_high", nullptr}, {"se_delong", nullptr}};
+    }
+    centre_stats[name] = stats_json;
+  }
+  flow["total"] = total_flow;
+  if (pooled.n == 0) return Error{ErrorCode::invalid_argument, "the summaries hold no analysed slide"};
+
+  json pooled_stats = stats_from_aggregates(pooled, threshold, options, ece_bins);
+  const auto [auc, bound] = histogram_auc(pooled.histogram);
+  const double se = hanley_mcneil_se(auc, static_cast<double>(pooled.n_positive),
+                                     static_cast<double>(pooled.n - pooled.n_positive));
+  pooled_stats["auc"] = {{"estimate", nullable(auc)}, {"ci_low", nullable(std::max(0.0, auc - z * se))},
+                         {"ci_high", nullable(std::min(1.0, auc + z * se))}, {"se_delong", nullptr},
+                         {"se_hanley_mcneil", nullable(se)}, {"histogram_error_bound", nullable(bound)},
+                         {"method", "from per-class score histograms (" + std::to_string(kSummaryHistogramBins) +
+                                        " bins); exact AUC within +/- histogram_error_bound"}};
+  pooled_stats["calibration"] = {{"slope", nullptr}, {"intercept", nullptr},
+                                 {"note", "a logistic recalibration fit cannot be pooled from aggregates"}};
+
+  json heterogeneity = {{"k", aucs.size()}, {"centres", pooled_names}, {"scale", "logit(AUC), DerSimonian-Laird"},
+                        {"q", nullptr}, {"df", nullptr}, {"p", nullptr}, {"i2", nullptr}, {"tau2", nullptr},
+                        {"pooled_auc_fixed_effect", nullptr}, {"pooled_auc_random_effects", nullptr},
+                        {"prediction_interval", nullptr}};
+  if (aucs.size() >= 2) {
+    if (auto p = stats::pool_auc(aucs, options.confidence); p.ok()) {
+      heterogeneity["q"] = p->logit.q;
+      heterogeneity["df"] = p->logit.df;
+      heterogeneity["p"] = p->logit.q_p_value;
+      heterogeneity["i2"] = p->logit.i2;
+      heterogeneity["tau2"] = p->logit.tau2;
+      heterogeneity["pooled_auc_fixed_effect"] = {{"estimate", p->fixed_auc}, {"ci_low", p->fixed_ci.low}, {"ci_high", p->fixed_ci.high}};
+      heterogeneity["pooled_auc_random_effects"] = {{"estimate", p->random_auc}, {"ci_low", p->random_ci.low}, {"ci_high", p->random_ci.high}};
+      if (p->prediction_interval) {
+        heterogeneity["prediction_interval"] = {{"low", p->prediction_interval->low}, {"high", p->prediction_interval->high}};
+      }
+    }
+  }
+
+  json report;
+  report["format"] = "mcval-validation-report/1";
+  report["version"] = options.version;
+  report["created_at"] = utc_now_iso8601();
+  report["seed"] = options.seed;
+  report["model_sha256"] = summaries.front().value("model_sha256", json(nullptr));
+  report["model"] = nullptr;
+  json dataset_hashes = json::array();
+  for (const auto& u : used) dataset_hashes.push_back(u["dataset_sha256"]);
+  const std::string combined_dataset = sha256_hex(dataset_hashes.dump());
+  report["dataset"] = {{"name", "federated (" + std::to_string(summaries.size()) + " summaries)"},
+                       {"sha256", combined_dataset}, {"rows", total_flow["received"]}};
+  report["dataset_sha256"] = combined_dataset;
+  report["predictions"] = {{"source", "federated summaries"}, {"sha256", nullptr}, {"rows", nullptr}};
+  report["parameters"] = {{"threshold_source", "fixed"}, {"development_centre", nullptr}, {"target_sensitivity", nullptr},
+                          {"bootstrap_replicates", 0}, {"ci_level", options.confidence}, {"ece_bins", ece_bins},
+                          {"unit", "slide"}, {"patient_aggregation", nullptr}, {"positive_rule", "score >= threshold"},
+                          {"reported_target_sensitivity", options.reported_target_sensitivity}};
+  report["threshold"] = threshold;
+  report["flow"] = flow;
+  report["pooled"] = pooled_stats;
+  report["centres"] = centre_stats;
+  report["heterogeneity"] = heterogeneity;
+  report["patient_level"] = nullptr;
+  report["misclassified"] = nullptr;
+  report["federated"] = {{"summaries", used},
+                         {"histogram_bins", kSummaryHistogramBins},
+                         {"pooled_auc_histogram", {{"estimate", nullable(auc)}, {"error_bound", nullable(bound)}}},
+                         {"note", "aggregates only: no slide, patient or per-slide row left any centre"}};
+  report["files"] = {{"per_slide_csv", nullptr}, {"html", "report.html"}};
+  return report;
+}
+
+}  // namespace mcval::validation
