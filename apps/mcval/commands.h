@@ -7,6 +7,7 @@
 
 #include "mcval/common/config.h"
 #include "mcval/common/error.h"
+#include "mcval/dataset/dataset.h"
 
 namespace mcval::app {
 
@@ -47,6 +48,13 @@ struct ValidateCommandOptions {
   std::vector<std::string> combine;   ///< federated: summaries to combine
 };
 int run_validate(const Config& config, const ValidateCommandOptions& options);
+
+/// A dataset given as a file, or by its name in the catalogue.
+Result<dataset::Dataset> resolve_dataset(const Config& config, const std::string& name_or_file);
+
+int run_dataset_import(const Config& config, const std::string& file, const std::string& name);
+int run_dataset_list(const Config& config);
+int run_dataset_show(const Config& config, const std::string& name);
 
 /// Prints every setting as a Markdown table (docs/configuration.md is checked against it).
 int run_config_docs();

@@ -73,8 +73,8 @@ int run(int argc, char** argv) {
                   "heterogeneity, calibration; writes report.json, report.html and per_slide.csv");
   app::bind_settings(*validate, config, "validate");
   validate->add_option("--dataset", validate_options.dataset,
-                       "Dataset CSV or JSON: slide_id,centre,patient_id,label[,isup_grade,scanner,specimen,exclude_reason]")
-      ->check(CLI::ExistingFile);
+                       "Dataset name in the catalogue, or a CSV/JSON file: "
+                       "slide_id,centre,patient_id,label[,isup_grade,scanner,specimen,exclude_reason]");
   validate->add_option("--predictions", validate_options.predictions, "Predictions CSV: slide_id,score[,isup_pred]")
       ->check(CLI::ExistingFile);
   auto* summary_option = validate->add_flag(
@@ -104,6 +104,19 @@ int run(int argc, char** argv) {
                        "Slide scores to a patient score: max or mean")
       ->capture_default_str()
       ->check(CLI::IsMember({"max", "mean"}));
+
+  auto* dataset_cmd = cli.add_subcommand("dataset", "Named, frozen ground-truth datasets in the catalogue");
+  dataset_cmd->require_subcommand(1);
+  std::string dataset_file, dataset_name;
+  auto* dataset_import = dataset_cmd->add_subcommand("import", "Import a dataset CSV/JSON under a name (frozen)");
+  app::bind_settings(*dataset_import, config, "dataset");
+  dataset_import->add_option("file", dataset_file, "Dataset CSV or JSON")->required()->check(CLI::ExistingFile);
+  dataset_import->add_option("--name", dataset_name, "Name (default: the file name without extension)");
+  auto* dataset_list = dataset_cmd->add_subcommand("list", "List the datasets in the catalogue");
+  app::bind_settings(*dataset_list, config, "dataset");
+  auto* dataset_show = dataset_cmd->add_subcommand("show", "Show a dataset's hash and per-centre counts");
+  app::bind_settings(*dataset_show, config, "dataset");
+  dataset_show->add_option("name", dataset_name, "Dataset name (or file)")->required();
 
   auto* config_cmd = cli.add_subcommand("config", "Settings");
   config_cmd->require_subcommand(1);
@@ -150,6 +163,9 @@ int run(int argc, char** argv) {
     }
     return app::run_validate(config, validate_options);
   }
+  if (dataset_import->parsed()) return app::run_dataset_import(config, dataset_file, dataset_name);
+  if (dataset_list->parsed()) return app::run_dataset_list(config);
+  if (dataset_show->parsed()) return app::run_dataset_show(config, dataset_name);
   if (config_docs->parsed()) return app::run_config_docs();
   return 2;
 }

@@ -118,7 +118,7 @@ int run_combine(const Config& config, const ValidateCommandOptions& options) {
 
 int run_validate(const Config& config, const ValidateCommandOptions& options) {
   if (!options.combine.empty()) return run_combine(config, options);
-  auto dataset = dataset::load_dataset(options.dataset);
+  auto dataset = resolve_dataset(config, options.dataset);
   if (!dataset.ok()) return fail(dataset.error());
   auto predictions = dataset::load_predictions(options.predictions);
   if (!predictions.ok()) return fail(predictions.error());

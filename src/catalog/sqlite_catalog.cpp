@@ -49,6 +49,16 @@ CREATE TABLE slides (
 CREATE INDEX slides_by_centre ON slides (centre, relative_path);
 CREATE INDEX slides_by_centre_status ON slides (centre, status);
 )sql"},
+    {2, R"sql(
+CREATE TABLE datasets (
+  name         TEXT PRIMARY KEY NOT NULL,
+  sha256       TEXT NOT NULL,
+  rows         INTEGER NOT NULL,
+  source       TEXT NOT NULL,
+  imported_at  TEXT NOT NULL,
+  content_json TEXT NOT NULL
+);
+)sql"},
 };
 
 constexpr int kLatestVersion = kMigrations[std::size(kMigrations) - 1].version;
@@ -81,6 +91,13 @@ constexpr const char* kCentres =
     "SELECT centre, COUNT(*), SUM(status = 'unreadable'), SUM(file_bytes) FROM slides "
     "WHERE status <> 'removed' GROUP BY centre ORDER BY centre";
 constexpr const char* kSchemaVersion = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
+constexpr const char* kDatasetHash = "SELECT sha256 FROM datasets WHERE name = ?1";
+constexpr const char* kDatasetInsert =
+    "INSERT INTO datasets (name, sha256, rows, source, imported_at, content_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+constexpr const char* kDatasetByName =
+    "SELECT name, sha256, rows, source, imported_at, content_json FROM datasets WHERE name = ?1";
+constexpr const char* kDatasetList =
+    "SELECT name, sha256, rows, source, imported_at, '' FROM datasets ORDER BY name";
 
 #undef MCVAL_SLIDE_COLUMNS
 
@@ -413,6 +430,57 @@ Status SqliteCatalog::upsert_slide(const SlideRecord& record) {
 Status SqliteCatalog::upsert_slides(const std::vector<SlideRecord>& records) {
   std::lock_guard lock(mutex_);
   return write_records(db_, records);
+}
+
+namespace {
+StoredDataset dataset_from_row(const Statement& stmt) {
+  return {stmt.text(0), stmt.text(1), stmt.int64(2), stmt.text(3), stmt.text(4), stmt.text(5)};
+}
+}  // namespace
+
+Result<bool> SqliteCatalog::save_dataset(const StoredDataset& dataset) {
+  std::lock_guard lock(mutex_);
+  Transaction transaction(db_);
+  MCVAL_TRY(transaction.begin());
+  MCVAL_TRY_ASSIGN(existing, Statement::prepare(db_, kDatasetHash));
+  existing.bind(1, dataset.name);
+  MCVAL_TRY_ASSIGN(found, existing.step());
+  if (found) {
+    if (existing.text(0) == dataset.sha256) return false;
+    return Error{ErrorCode::invalid_argument, "dataset '" + dataset.name + "' already holds another snapshot (" +
+                                                  existing.text(0).substr(0, 12) +
+                                                  "…); datasets are frozen: import the new content under a new name"};
+  }
+  MCVAL_TRY_ASSIGN(insert, Statement::prepare(db_, kDatasetInsert));
+  insert.bind(1, dataset.name);
+  insert.bind(2, dataset.sha256);
+  insert.bind(3, dataset.rows);
+  insert.bind(4, dataset.source);
+  insert.bind(5, dataset.imported_at);
+  insert.bind(6, dataset.content_json);
+  MCVAL_TRY(insert.step());
+  MCVAL_TRY(transaction.commit());
+  return true;
+}
+
+Result<StoredDataset> SqliteCatalog::find_dataset(const std::string& name) const {
+  std::lock_guard lock(mutex_);
+  MCVAL_TRY_ASSIGN(stmt, Statement::prepare(db_, kDatasetByName));
+  stmt.bind(1, name);
+  MCVAL_TRY_ASSIGN(found, stmt.step());
+  if (!found) return Error{ErrorCode::not_found, "no dataset named '" + name + "' in the catalogue"};
+  return dataset_from_row(stmt);
+}
+
+Result<std::vector<StoredDataset>> SqliteCatalog::list_datasets() const {
+  std::lock_guard lock(mutex_);
+  MCVAL_TRY_ASSIGN(stmt, Statement::prepare(db_, kDatasetList));
+  std::vector<StoredDataset> datasets;
+  while (true) {
+    MCVAL_TRY_ASSIGN(row, stmt.step());
+    if (!row) return datasets;
+    datasets.push_back(dataset_from_row(stmt));
+  }
 }
 
 int SqliteCatalog::schema_version() const {

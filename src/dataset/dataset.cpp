@@ -248,6 +248,19 @@ std::string shown(const nlohmann::json& value) {
 }
 }  // namespace
 
+std::string dataset_to_json(const Dataset& dataset) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const auto& r : dataset.rows()) {
+    nlohmann::json row = {{"slide_id", r.slide_id}, {"centre", r.centre}, {"patient_id", r.patient_id}, {"label", r.label}};
+    if (r.isup_grade) row["isup_grade"] = *r.isup_grade;
+    if (!r.scanner.empty()) row["scanner"] = r.scanner;
+    if (!r.specimen.empty()) row["specimen"] = r.specimen;
+    if (!r.exclude_reason.empty()) row["exclude_reason"] = r.exclude_reason;
+    rows.push_back(std::move(row));
+  }
+  return nlohmann::json{{"name", dataset.name()}, {"sha256", dataset.sha256()}, {"rows", rows}}.dump();
+}
+
 Result<Dataset> parse_dataset_json(std::string_view text, std::string name, const ImportLimits& limits) {
   constexpr std::size_t kMaxDepth = 16;
   DatasetBuilder builder(limits, "row");
@@ -264,11 +277,14 @@ Result<Dataset> parse_dataset_json(std::string_view text, std::string name, cons
     return errors.to_error(ErrorCode::dataset_invalid);
   }
   const nlohmann::json* rows = &document;
+  std::string expected_sha256;
   if (document.is_object()) {
     rows = nullptr;
     for (const auto& [key, value] : document.items()) {
       if (key == "rows") {
         rows = &value;
+      } else if (key == "sha256" && value.is_string()) {
+        expected_sha256 = value.get<std::string>();
       } else if (key == "name") {
         if (value.is_string()) {
           name = value.get<std::string>();
@@ -329,7 +345,12 @@ Result<Dataset> parse_dataset_json(std::string_view text, std::string name, cons
     DatasetRow row;
     if (parse_cells(cells, where, limits, errors, row, reported) && ok) builder.add(std::move(row), i + 1);
   }
-  return builder.finish(std::move(name), !rows->empty());
+  auto dataset = builder.finish(std::move(name), !rows->empty());
+  // A snapshot that states its hash (dataset_to_json) must still have exactly that content.
+  if (dataset.ok() && !expected_sha256.empty() && dataset->sha256() != expected_sha256) {
+    return Error{ErrorCode::dataset_invalid, "the content does not match its stated sha256 " + expected_sha256};
+  }
+  return dataset;
 }
 
 Result<Dataset> load_dataset(const std::filesystem::path& path, const ImportLimits& limits) {

@@ -193,6 +193,39 @@ std::string hash_or_na(const std::optional<std::string>& hash) {
                                 : "<span class=\"note\">not available</span>";
 }
 
+void write_federated(const ReportData& r, std::string& out) {
+  const Federated& f = r.federated;
+  out += "<h3>Federated combination</h3><p>";
+  out += "This report was combined from " + std::to_string(f.sources.size()) + " centre summaries" +
+         (f.note ? " (" + escape(*f.note) + ")." : std::string(" of aggregates."));
+  if (f.histogram_auc) {
+    out += " The pooled AUC from the shared score histograms";
+    if (f.histogram_bins) out += " (" + std::to_string(*f.histogram_bins) + " bins)";
+    out += " is " + escape(fixed(*f.histogram_auc, 4));
+    if (f.histogram_auc_error_bound) {
+      out += ", within &plusmn;" + escape(trimmed(*f.histogram_auc_error_bound, 6)) +
+             " of the AUC computed from the individual scores";
+    }
+    out += ".";
+  }
+  out += "</p>";
+  if (f.sources.empty()) return;
+  out +=
+      "<table class=\"data\" id=\"federated-sources\"><caption>Which centre sent which summary</caption><thead><tr>"
+      "<th>Centres</th><th class=\"text\">Summary SHA-256</th><th class=\"text\">Dataset SHA-256</th>"
+      "<th class=\"text\">Predictions SHA-256</th><th class=\"text\">Created</th><th class=\"text\">mcval</th>"
+      "</tr></thead><tbody>";
+  for (const FederatedSource& source : f.sources) {
+    std::string centres;
+    for (std::size_t i = 0; i < source.centres.size(); ++i) centres += (i > 0 ? ", " : "") + escape(source.centres[i]);
+    out += "<tr><td>" + centres + "</td><td class=\"text hash\">" + escape(source.content_sha256) +
+           "</td><td class=\"text hash\">" + escape(source.dataset_sha256) + "</td><td class=\"text hash\">" +
+           escape(source.predictions_sha256) + "</td><td class=\"text\">" + escape(source.created_at) +
+           "</td><td class=\"text\">" + escape(source.version) + "</td></tr>";
+  }
+  out += "</tbody></table>";
+}
+
 void write_study_record(const ReportData& r, const Context& ctx, std::string& out) {
   out += "<section id=\"study\"><h2>1. Study record</h2><div class=\"meta-grid\">";
 
@@ -232,14 +265,24 @@ void write_study_record(const ReportData& r, const Context& ctx, std::string& ou
              r.patient_aggregation ? "patient score = " + escape(*r.patient_aggregation) + " of its slide scores"
                                    : "<span class=\"note\">not available</span>");
     meta_row(out, "Confidence level", escape(ctx.ci_label.substr(0, ctx.ci_label.size() - 3)));
-    meta_row(out, "Bootstrap replicates", escape(count_or_na(r.bootstrap_replicates)));
+    meta_row(out, "Bootstrap replicates",
+             r.bootstrap_replicates && *r.bootstrap_replicates == 0 ? "none (no bootstrap)"
+                                                                    : escape(count_or_na(r.bootstrap_replicates)));
     meta_row(out, "ECE bins", escape(count_or_na(r.ece_bins)));
-    meta_row(out, "Target sensitivity",
-             r.target_sensitivity ? escape(fixed(*r.target_sensitivity, 2)) : "<span class=\"note\">none set</span>");
+    std::string target = "<span class=\"note\">none set</span>";
+    if (r.target_sensitivity) {
+      target = escape(fixed(*r.target_sensitivity, 2)) + " (the threshold was derived for it)";
+    } else if (r.reported_target_sensitivity) {
+      target = escape(fixed(*r.reported_target_sensitivity, 2)) +
+               " (reported only: the threshold each centre would need for it)";
+    }
+    meta_row(out, "Target sensitivity", target);
   } else {
     meta_row(out, "Other parameters", "<span class=\"note\">not available in report.json</span>");
   }
   out += "</tbody></table></div>";
+
+  if (r.has_federated) write_federated(r, out);
 
   std::string boot_method;
   for (const NamedStats& c : r.centres) {
@@ -250,7 +293,8 @@ void write_study_record(const ReportData& r, const Context& ctx, std::string& ou
   out += "<h3>Statistical methods</h3><p class=\"methods\">";
   out += "Discrimination is the area under the ROC curve (AUC, Mann&ndash;Whitney) with DeLong " +
          escape(ctx.ci_label) + "s";
-  if (!boot_method.empty() || r.bootstrap_replicates) {
+  const bool bootstrapped = r.bootstrap_replicates ? *r.bootstrap_replicates > 0 : !boot_method.empty();
+  if (bootstrapped) {
     out += " and bootstrap intervals (" + escape(boot_method.empty() ? "bootstrap" : boot_method);
     if (r.bootstrap_replicates) out += ", " + std::to_string(*r.bootstrap_replicates) + " replicates";
     if (r.seed) out += ", seed " + escape(*r.seed);
@@ -336,11 +380,11 @@ void write_summary(const ReportData& r, const Context& ctx, std::string& out) {
   if (het.i2) {
     if (*het.i2 > 0.5) {
       text += "Between-centre heterogeneity is <b>substantial</b> (I&sup2; = " + escape(percent(*het.i2));
-      if (het.p) text += ", Cochran&rsquo;s Q p = " + escape(p_value(*het.p));
+      if (het.p) text += ", Cochran&rsquo;s Q test " + escape(p_text(*het.p));
       text += "): the model&rsquo;s discrimination differs between centres by more than chance alone explains. ";
     } else {
       text += "Between-centre heterogeneity is <b>not substantial</b> (I&sup2; = " + escape(percent(*het.i2));
-      if (het.p) text += ", Cochran&rsquo;s Q p = " + escape(p_value(*het.p));
+      if (het.p) text += ", Cochran&rsquo;s Q test " + escape(p_text(*het.p));
       text += ", at or below 50&nbsp;%). ";
     }
   } else {
@@ -360,6 +404,11 @@ void write_summary(const ReportData& r, const Context& ctx, std::string& out) {
       text += "; a prediction interval is not available";
     }
     text += ". ";
+  }
+  if (r.has_federated && r.federated.histogram_auc && r.federated.histogram_auc_error_bound) {
+    text += "Computed from the centres&rsquo; shared histograms alone, the pooled AUC is " +
+            escape(fixed(*r.federated.histogram_auc, 3)) + " (error bound &plusmn;" +
+            escape(trimmed(*r.federated.histogram_auc_error_bound, 6)) + "). ";
   }
   if (p.qwk.estimate) {
     text += "For ISUP grade groups, the quadratic weighted kappa was " + escape(estimate_text(p.qwk)) + ". ";
@@ -498,7 +547,7 @@ void write_forest(const ReportData& r, const Context& ctx, std::string& out) {
   meta_row(out, "Centres (k)", escape(count_or_na(het.k)));
   meta_row(out, "Cochran&rsquo;s Q",
            escape(fixed_or_na(het.q, 2)) + (het.df ? " on " + std::to_string(*het.df) + " df" : std::string()) +
-               (het.p ? ", p = " + escape(p_value(*het.p)) : std::string()));
+               (het.p ? ", " + escape(p_text(*het.p)) : std::string()));
   meta_row(out, "I&sup2;", het.i2 ? escape(percent(*het.i2)) : "n/a");
   meta_row(out, "&tau;&sup2; (logit scale)", escape(fixed_or_na(het.tau2, 4)));
   meta_row(out, "Fixed-effect AUC", escape(estimate_text(het.fixed_effect)));
@@ -695,6 +744,17 @@ void write_flow(const ReportData& r, const Context& ctx, std::string& out) {
   for (const FlowRow& row : r.flow) write_row(row, false);
   write_row(total, true);
   out += "</tbody></table>";
+  std::string failed_reasons;
+  for (const FlowRow& row : r.flow) {
+    if (row.failed.empty()) continue;
+    failed_reasons += (failed_reasons.empty() ? "" : "; ") + escape(row.centre) + ": ";
+    for (std::size_t i = 0; i < row.failed.size(); ++i) {
+      failed_reasons += (i > 0 ? ", " : "") + escape(row.failed[i].first) + " " + std::to_string(row.failed[i].second);
+    }
+  }
+  if (!failed_reasons.empty()) {
+    out += "<p class=\"note\" id=\"failed-reasons\">Failed inference by reason: " + failed_reasons + ".</p>";
+  }
   if (inconsistent) {
     out +=
         "<p class=\"note\">&dagger; received &minus; excluded &minus; failed inference does not equal analysed "
@@ -750,8 +810,18 @@ void write_misclassified(const ReportData& r, std::string& out) {
     return;
   }
   const std::size_t shown = std::min(r.misclassified.size(), kMaxMisclassifiedRows);
-  out += "<p>Slides on the wrong side of the threshold " + escape(trimmed(r.threshold)) +
-         "; each slide id opens the slide in the viewer with the model&rsquo;s heatmap.";
+  std::size_t linked = 0;
+  for (std::size_t i = 0; i < shown; ++i) linked += is_site_relative_url(r.misclassified[i].viewer_url) ? 1 : 0;
+  out += "<p>Slides on the wrong side of the threshold " + escape(trimmed(r.threshold)) + ". ";
+  if (linked == shown) {
+    out += "Each slide id opens the slide in the viewer with the model&rsquo;s heatmap.";
+  } else if (linked > 0) {
+    out +=
+        "Linked slide ids open the slide in the viewer with the model&rsquo;s heatmap; the others have no "
+        "viewer link.";
+  } else {
+    out += "Viewer links: not available for these slides.";
+  }
   if (shown < r.misclassified.size()) {
     out += " <b>Showing the first " + std::to_string(shown) + " of " + std::to_string(r.misclassified.size()) +
            " misclassified slides</b>";

@@ -150,10 +150,10 @@ std::string percent(double fraction, int decimals) {
   return fixed(fraction * 100.0, decimals) + std::string(kNoBreakSpace) + "%";
 }
 
-std::string p_value(double p) {
-  if (p < 0.001) return "< 0.001";
-  if (p < 0.01) return fixed(p, 3);
-  return fixed(p, 2);
+std::string p_text(double p) {
+  if (p < 0.001) return "p < 0.001";
+  if (p < 0.01) return "p = " + fixed(p, 3);
+  return "p = " + fixed(p, 2);
 }
 
 std::string count_or_na(const std::optional<std::int64_t>& value) { return value ? std::to_string(*value) : "n/a"; }

@@ -35,8 +35,8 @@ std::string estimate_text(const Estimate& value, int decimals = 2);
 std::string interval_text(const std::optional<double>& low, const std::optional<double>& high, int decimals = 2);
 // 0.514 -> "51 %" (with a no-break space).
 std::string percent(double fraction, int decimals = 0);
-// "0.13", "0.004", "< 0.001".
-std::string p_value(double p);
+// "p = 0.13", "p = 0.004", "p < 0.001".
+std::string p_text(double p);
 // A count, or "n/a".
 std::string count_or_na(const std::optional<std::int64_t>& value);
 

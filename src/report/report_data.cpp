@@ -289,6 +289,12 @@ FlowRow read_flow_row(Reader& reader, const std::string& centre, const json& val
     }
   }
   row.failed_inference = reader.count(value, "failed_inference", path);
+  if (const json* failed = reader.object(value, "failed", path)) {
+    const std::string here = join_path(path, "failed");
+    for (const auto& [reason, count] : failed->items()) {
+      if (const auto n = reader.as_count(count, join_path(here, reason))) row.failed.emplace_back(reason, *n);
+    }
+  }
   row.analysed = reader.count(value, "analysed", path);
   return row;
 }
@@ -309,6 +315,44 @@ Heterogeneity read_heterogeneity(Reader& reader, const json& value) {
     out.prediction_high = reader.number(*interval, "high", join_path(path, "prediction_interval"));
   }
   return out;
+}
+
+void read_federated(Reader& reader, const json& value, ReportData& out) {
+  const std::string path = "federated";
+  out.has_federated = true;
+  out.federated.note = reader.text(value, "note", path);
+  out.federated.histogram_bins = reader.count(value, "histogram_bins", path);
+  if (const json* auc = reader.object(value, "pooled_auc_histogram", path)) {
+    out.federated.histogram_auc = reader.number(*auc, "estimate", join_path(path, "pooled_auc_histogram"));
+    out.federated.histogram_auc_error_bound =
+        reader.number(*auc, "error_bound", join_path(path, "pooled_auc_histogram"));
+  }
+  const json* summaries = reader.array(value, "summaries", path);
+  if (summaries == nullptr) return;
+  for (std::size_t i = 0; i < summaries->size(); ++i) {
+    const json& summary = (*summaries)[i];
+    const std::string at = path + ".summaries[" + std::to_string(i) + "]";
+    if (!summary.is_object()) {
+      reader.problem("'" + at + "' must be an object, not " + type_name(summary));
+      continue;
+    }
+    FederatedSource source;
+    if (const json* centres = reader.array(summary, "centres", at)) {
+      for (std::size_t c = 0; c < centres->size(); ++c) {
+        if ((*centres)[c].is_string()) {
+          source.centres.push_back((*centres)[c].get<std::string>());
+        } else {
+          reader.problem("'" + at + ".centres[" + std::to_string(c) + "]' must be a string");
+        }
+      }
+    }
+    source.content_sha256 = reader.text(summary, "content_sha256", at).value_or("");
+    source.created_at = reader.text(summary, "created_at", at).value_or("");
+    source.dataset_sha256 = reader.text(summary, "dataset_sha256", at).value_or("");
+    source.predictions_sha256 = reader.text(summary, "predictions_sha256", at).value_or("");
+    source.version = reader.text(summary, "version", at).value_or("");
+    out.federated.sources.push_back(std::move(source));
+  }
 }
 
 void read_misclassified(Reader& reader, const json& rows, ReportData& out) {
@@ -384,6 +428,7 @@ Result<ReportData> read_report(const nlohmann::json& report) {
     out.threshold_source = reader.text(*parameters, "threshold_source", here);
     out.development_centre = reader.text(*parameters, "development_centre", here);
     out.target_sensitivity = reader.number(*parameters, "target_sensitivity", here);
+    out.reported_target_sensitivity = reader.number(*parameters, "reported_target_sensitivity", here);
     out.bootstrap_replicates = reader.count(*parameters, "bootstrap_replicates", here);
     out.ci_level = reader.number(*parameters, "ci_level", here);
     if (out.ci_level && (*out.ci_level <= 0 || *out.ci_level >= 1)) {
@@ -424,6 +469,7 @@ Result<ReportData> read_report(const nlohmann::json& report) {
     }
   }
   if (const json* rows = reader.array(report, "misclassified", root)) read_misclassified(reader, *rows, out);
+  if (const json* federated = reader.object(report, "federated", root)) read_federated(reader, *federated, out);
   if (const json* files = reader.object(report, "files", root)) {
     out.per_slide_csv = reader.text(*files, "per_slide_csv", "files");
     reader.text(*files, "html", "files");

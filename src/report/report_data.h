@@ -76,6 +76,7 @@ struct FlowRow {
   std::optional<std::int64_t> received;
   std::vector<std::pair<std::string, std::int64_t>> excluded;  // reason, count
   std::optional<std::int64_t> failed_inference;
+  std::vector<std::pair<std::string, std::int64_t>> failed;  // reason, count (when written)
   std::optional<std::int64_t> analysed;
 };
 
@@ -103,6 +104,25 @@ struct MisclassifiedSlide {
   std::string viewer_url;
 };
 
+// One centre's summary that a federated combination was built from.
+struct FederatedSource {
+  std::vector<std::string> centres;
+  std::string content_sha256;
+  std::string created_at;
+  std::string dataset_sha256;
+  std::string predictions_sha256;
+  std::string version;
+};
+
+// Present when the report was combined from centre summaries (mcval validate --combine).
+struct Federated {
+  std::optional<std::string> note;
+  std::optional<std::int64_t> histogram_bins;
+  std::optional<double> histogram_auc;
+  std::optional<double> histogram_auc_error_bound;
+  std::vector<FederatedSource> sources;
+};
+
 struct ReportData {
   // Which optional objects the report has (present and not null).
   bool has_model = false;
@@ -110,6 +130,7 @@ struct ReportData {
   bool has_parameters = false;
   bool has_patient_level = false;
   bool has_misclassified = false;
+  bool has_federated = false;
 
   std::string format;
   std::string version;
@@ -130,7 +151,8 @@ struct ReportData {
 
   std::optional<std::string> threshold_source;
   std::optional<std::string> development_centre;
-  std::optional<double> target_sensitivity;
+  std::optional<double> target_sensitivity;           // the threshold was derived for it
+  std::optional<double> reported_target_sensitivity;  // only reported per centre
   std::optional<std::int64_t> bootstrap_replicates;
   std::optional<double> ci_level;
   std::optional<std::int64_t> ece_bins;
@@ -148,6 +170,8 @@ struct ReportData {
   std::vector<NamedStats> patient_centres;
 
   std::vector<MisclassifiedSlide> misclassified;
+
+  Federated federated;
 
   std::optional<std::string> per_slide_csv;
 };

@@ -288,7 +288,7 @@ std::string forest_svg(const ReportData& report, const std::string& ci_label) {
   std::vector<std::string> parts;
   if (het.q) parts.push_back("Q = " + fixed(*het.q, 2));
   if (het.df) parts.push_back("df = " + std::to_string(*het.df));
-  if (het.p) parts.push_back("p = " + p_value(*het.p));
+  if (het.p) parts.push_back(p_text(*het.p));
   if (het.i2) parts.push_back("I\xC2\xB2 = " + percent(*het.i2));
   if (het.tau2) parts.push_back("\xCF\x84\xC2\xB2 = " + fixed(*het.tau2, 3) + " (logit scale)");
   if (parts.empty()) parts.push_back("not available");

@@ -224,11 +224,12 @@ Result<BootstrapResult> summarize(double estimate, std::vector<double> values, c
     const auto equal = static_cast<double>(std::upper_bound(sorted.begin(), sorted.end(), estimate) -
                                            std::lower_bound(sorted.begin(), sorted.end(), estimate));
     const double z0 = normal_quantile((below + 0.5 * equal) / used);
-    const bool jackknife_finite =
-        !jackknife.empty() && std::all_of(jackknife.begin(), jackknife.end(), [](double v) { return std::isfinite(v); });
+    const bool jackknife_finite = !jackknife.empty() && std::all_of(jackknife.begin(), jackknife.end(),
+                                                                    [](double v) { return std::isfinite(v); });
     double a = kNaN;
     if (jackknife_finite) {
-      const double mean = std::accumulate(jackknife.begin(), jackknife.end(), 0.0) / static_cast<double>(jackknife.size());
+      const double mean =
+          std::accumulate(jackknife.begin(), jackknife.end(), 0.0) / static_cast<double>(jackknife.size());
       double sum2 = 0;
       double sum3 = 0;
       for (double v : jackknife) {
@@ -282,8 +283,7 @@ Result<BootstrapResult> bootstrap(std::size_t n, std::span<const int> strata, st
     jackknife.resize(units);
     if (units >= 2) {
       parallel_for(
-          units, thread_count(options, units),
-          [] { return std::pair<std::vector<std::size_t>, std::vector<char>>(); },
+          units, thread_count(options, units), [] { return std::pair<std::vector<std::size_t>, std::vector<char>>(); },
           [&](std::size_t u, std::pair<std::vector<std::size_t>, std::vector<char>>& state) {
             auto& [indices, left_out] = state;
             left_out.assign(n, 0);
@@ -313,7 +313,8 @@ Result<BootstrapResult> bootstrap_auc(std::span<const int> labels, std::span<con
   // Counter slot of each case: 2 * tie group + label, so that one array holds negatives (even)
   // and positives (odd) in increasing score order.
   std::vector<std::uint32_t> slot(labels.size());
-  for (std::size_t i = 0; i < labels.size(); ++i) slot[i] = 2 * groups.group_of[i] + static_cast<std::uint32_t>(labels[i]);
+  for (std::size_t i = 0; i < labels.size(); ++i)
+    slot[i] = 2 * groups.group_of[i] + static_cast<std::uint32_t>(labels[i]);
 
   // The slots of the cases of each drawn unit, indexed by (stratum, position) as the draws are, so
   // that a draw costs one table lookup and one increment.
@@ -408,8 +409,7 @@ Result<BootstrapResult> bootstrap_auc(std::span<const int> labels, std::span<con
         }
         removed -= within;
       }
-      jackknife[u] =
-          detail::auc_from_counts(twice_pairs - removed, groups.n_positive - pos, groups.n_negative - neg);
+      jackknife[u] = detail::auc_from_counts(twice_pairs - removed, groups.n_positive - pos, groups.n_negative - neg);
     }
   }
   return summarize(estimate, std::move(values), jackknife, options);

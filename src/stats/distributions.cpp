@@ -16,11 +16,25 @@ constexpr double kLogSqrt2Pi = 0.918938533204672741780329736406;  // log(sqrt(2 
 double ppnd16_central(double q) {
   const double r = 0.180625 - q * q;
   const double num = ((((((2509.0809287301226727 * r + 33430.575583588128105) * r + 67265.770927008700853) * r +
-                         45921.953931549871457) * r + 13731.693765509461125) * r + 1971.5909503065514427) * r +
-                      133.14166789178437745) * r + 3.387132872796366608;
-  const double den = ((((((5226.495278852854561 * r + 28729.085735721942674) * r + 39307.89580009271061) * r +
-                         21213.794301586595867) * r + 5394.1960214247511077) * r + 687.1870074920579083) * r +
-                      42.313330701600911252) * r + 1.0;
+                         45921.953931549871457) *
+                            r +
+                        13731.693765509461125) *
+                           r +
+                       1971.5909503065514427) *
+                          r +
+                      133.14166789178437745) *
+                         r +
+                     3.387132872796366608;
+  const double den =
+      ((((((5226.495278852854561 * r + 28729.085735721942674) * r + 39307.89580009271061) * r + 21213.794301586595867) *
+             r +
+         5394.1960214247511077) *
+            r +
+        687.1870074920579083) *
+           r +
+       42.313330701600911252) *
+          r +
+      1.0;
   return q * num / den;
 }
 
@@ -28,30 +42,62 @@ double ppnd16_central(double q) {
 double ppnd16_tail(double r) {
   if (r <= 5.0) {
     r -= 1.6;
-    const double num = ((((((7.7454501427834140764e-4 * r + 0.0227238449892691845833) * r + 0.24178072517745061177) * r +
-                           1.27045825245236838258) * r + 3.64784832476320460504) * r + 5.7694972214606914055) * r +
-                        4.6303378461565452959) * r + 1.42343711074968357734;
-    const double den = ((((((1.05075007164441684324e-9 * r + 5.475938084995344946e-4) * r + 0.0151986665636164571966) * r +
-                           0.14810397642748007459) * r + 0.68976733498510000455) * r + 1.6763848301838038494) * r +
-                        2.05319162663775882187) * r + 1.0;
+    const double num =
+        ((((((7.7454501427834140764e-4 * r + 0.0227238449892691845833) * r + 0.24178072517745061177) * r +
+            1.27045825245236838258) *
+               r +
+           3.64784832476320460504) *
+              r +
+          5.7694972214606914055) *
+             r +
+         4.6303378461565452959) *
+            r +
+        1.42343711074968357734;
+    const double den =
+        ((((((1.05075007164441684324e-9 * r + 5.475938084995344946e-4) * r + 0.0151986665636164571966) * r +
+            0.14810397642748007459) *
+               r +
+           0.68976733498510000455) *
+              r +
+          1.6763848301838038494) *
+             r +
+         2.05319162663775882187) *
+            r +
+        1.0;
     return num / den;
   }
   r -= 5.0;
-  const double num = ((((((2.01033439929228813265e-7 * r + 2.71155556874348757815e-5) * r + 0.0012426609473880784386) * r +
-                         0.026532189526576123093) * r + 0.29656057182850489123) * r + 1.7848265399172913358) * r +
-                      5.4637849111641143699) * r + 6.6579046435011037772;
-  const double den = ((((((2.04426310338993978564e-15 * r + 1.4215117583164458887e-7) * r + 1.8463183175100546818e-5) * r +
-                         7.868691311456132591e-4) * r + 0.0148753612908506148525) * r + 0.13692988092273580531) * r +
-                      0.59983220655588793769) * r + 1.0;
+  const double num =
+      ((((((2.01033439929228813265e-7 * r + 2.71155556874348757815e-5) * r + 0.0012426609473880784386) * r +
+          0.026532189526576123093) *
+             r +
+         0.29656057182850489123) *
+            r +
+        1.7848265399172913358) *
+           r +
+       5.4637849111641143699) *
+          r +
+      6.6579046435011037772;
+  const double den =
+      ((((((2.04426310338993978564e-15 * r + 1.4215117583164458887e-7) * r + 1.8463183175100546818e-5) * r +
+          7.868691311456132591e-4) *
+             r +
+         0.0148753612908506148525) *
+            r +
+        0.13692988092273580531) *
+           r +
+       0.59983220655588793769) *
+          r +
+      1.0;
   return num / den;
 }
 
 // Stirling correction lgamma(x) - ((x - 1/2) log x - x + log sqrt(2 pi)) for x >= 10, from the
 // asymptotic series with Bernoulli numbers B_2k / (2k (2k - 1) x^(2k-1)); error below 1e-17.
 double lgamma_correction(double x) {
-  static constexpr double kCoefficients[] = {1.0 / 12.0,        -1.0 / 360.0,     1.0 / 1260.0,
-                                             -1.0 / 1680.0,     1.0 / 1188.0,     -691.0 / 360360.0,
-                                             1.0 / 156.0,       -3617.0 / 122400.0, 43867.0 / 244188.0};
+  static constexpr double kCoefficients[] = {1.0 / 12.0,    -1.0 / 360.0,       1.0 / 1260.0,
+                                             -1.0 / 1680.0, 1.0 / 1188.0,       -691.0 / 360360.0,
+                                             1.0 / 156.0,   -3617.0 / 122400.0, 43867.0 / 244188.0};
   const double inv = 1.0 / x;
   const double inv2 = inv * inv;
   double sum = 0;
@@ -61,6 +107,18 @@ double lgamma_correction(double x) {
     power *= inv2;
   }
   return sum;
+}
+
+// log Gamma(x) for x > 0: Stirling's series for x >= 10, shifted up by the recurrence
+// Gamma(x) = Gamma(x + k) / (x (x + 1) ... (x + k - 1)) below. (std::lgamma writes the global
+// signgam and so is not thread-safe.)
+double log_gamma(double x) {
+  double product = 1.0;
+  while (x < 10.0) {
+    product *= x;
+    x += 1.0;
+  }
+  return (x - 0.5) * std::log(x) - x + kLogSqrt2Pi + lgamma_correction(x) - std::log(product);
 }
 
 // log B(a, b) without the cancellation of lgamma(a) + lgamma(b) - lgamma(a + b) for large
@@ -74,9 +132,9 @@ double log_beta(double a, double b) {
   }
   if (q >= 10.0) {
     const double corr = lgamma_correction(q) - lgamma_correction(p + q);
-    return std::lgamma(p) + corr + p - p * std::log(p + q) + (q - 0.5) * std::log1p(-p / (p + q));
+    return log_gamma(p) + corr + p - p * std::log(p + q) + (q - 0.5) * std::log1p(-p / (p + q));
   }
-  return std::lgamma(p) + std::lgamma(q) - std::lgamma(p + q);
+  return log_gamma(p) + log_gamma(q) - log_gamma(p + q);
 }
 
 // Continued fraction of the incomplete beta function (modified Lentz), valid for
@@ -180,7 +238,7 @@ double lower_gamma_series(double a, double x) {
     sum += term;
     if (std::fabs(term) < std::fabs(sum) * 1e-17) break;
   }
-  return sum * std::exp(-x + a * std::log(x) - std::lgamma(a));
+  return sum * std::exp(-x + a * std::log(x) - log_gamma(a));
 }
 
 // Q(a, x) by its continued fraction (modified Lentz), for x >= a + 1.
@@ -202,7 +260,7 @@ double upper_gamma_continued_fraction(double a, double x) {
     h *= delta;
     if (std::fabs(delta - 1.0) < 1e-16) break;
   }
-  return std::exp(-x + a * std::log(x) - std::lgamma(a)) * h;
+  return std::exp(-x + a * std::log(x) - log_gamma(a)) * h;
 }
 
 }  // namespace

@@ -21,8 +21,8 @@ Status check_grades(std::span<const int> truth, std::span<const int> predicted, 
   if (classes < 2) return Error{ErrorCode::invalid_argument, "at least 2 grade classes are needed"};
   for (std::size_t i = 0; i < truth.size(); ++i) {
     if (truth[i] < 0 || truth[i] >= classes || predicted[i] < 0 || predicted[i] >= classes) {
-      return Error{ErrorCode::invalid_argument, "grade of case " + std::to_string(i) + " is outside 0.." +
-                                                    std::to_string(classes - 1)};
+      return Error{ErrorCode::invalid_argument,
+                   "grade of case " + std::to_string(i) + " is outside 0.." + std::to_string(classes - 1)};
     }
   }
   return {};
@@ -110,8 +110,8 @@ Result<GradeConfusion> grade_confusion(std::span<const int> truth, std::span<con
   return confusion;
 }
 
-Result<WeightedKappa> quadratic_weighted_kappa(std::span<const int> truth, std::span<const int> predicted,
-                                               int classes, double confidence) {
+Result<WeightedKappa> quadratic_weighted_kappa(std::span<const int> truth, std::span<const int> predicted, int classes,
+                                               double confidence) {
   MCVAL_TRY(detail::check_confidence(confidence));
   MCVAL_TRY_ASSIGN(confusion, grade_confusion(truth, predicted, classes));
   const std::vector<double> table(confusion.counts.begin(), confusion.counts.end());
@@ -129,9 +129,8 @@ Result<WeightedKappa> quadratic_weighted_kappa(std::span<const int> truth, std::
   return result;
 }
 
-Result<BootstrapResult> bootstrap_quadratic_weighted_kappa(std::span<const int> truth,
-                                                           std::span<const int> predicted, int classes,
-                                                           std::span<const std::int64_t> clusters,
+Result<BootstrapResult> bootstrap_quadratic_weighted_kappa(std::span<const int> truth, std::span<const int> predicted,
+                                                           int classes, std::span<const std::int64_t> clusters,
                                                            const BootstrapOptions& options) {
   MCVAL_TRY(quadratic_weighted_kappa(truth, predicted, classes, options.confidence));
   const auto k = static_cast<std::size_t>(classes);

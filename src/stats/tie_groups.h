@@ -10,8 +10,8 @@
 namespace mcval::stats::detail {
 
 struct TieGroups {
-  std::vector<std::uint32_t> group_of;  ///< per case: index of its distinct score, ascending
-  std::vector<double> values;           ///< distinct scores, ascending
+  std::vector<std::uint32_t> group_of;   ///< per case: index of its distinct score, ascending
+  std::vector<double> values;            ///< distinct scores, ascending
   std::vector<std::uint64_t> positives;  ///< positives per group
   std::vector<std::uint64_t> negatives;  ///< negatives per group
   std::uint64_t n_positive = 0;
@@ -29,8 +29,7 @@ std::uint64_t twice_pair_count(const TieGroups& groups);
 /// computed by this one expression, so equal counts give bit-identical AUCs.
 inline double auc_from_counts(std::uint64_t twice_pairs, std::uint64_t n_positive, std::uint64_t n_negative) {
   if (n_positive == 0 || n_negative == 0) return std::numeric_limits<double>::quiet_NaN();
-  return static_cast<double>(twice_pairs) /
-         (2.0 * static_cast<double>(n_positive) * static_cast<double>(n_negative));
+  return static_cast<double>(twice_pairs) / (2.0 * static_cast<double>(n_positive) * static_cast<double>(n_negative));
 }
 
 }  // namespace mcval::stats::detail

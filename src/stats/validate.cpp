@@ -30,10 +30,9 @@ Result<ClassCounts> check_common(std::span<const int> labels, std::size_t values
       return Error{ErrorCode::invalid_argument, "only one class present (" + std::to_string(counts.positive) +
                                                     " positive, " + std::to_string(counts.negative) + " negative)"};
     }
-    return Error{ErrorCode::invalid_argument, "at least " + std::to_string(min_per_class) +
-                                                  " cases of each class are needed (" +
-                                                  std::to_string(counts.positive) + " positive, " +
-                                                  std::to_string(counts.negative) + " negative)"};
+    return Error{ErrorCode::invalid_argument,
+                 "at least " + std::to_string(min_per_class) + " cases of each class are needed (" +
+                     std::to_string(counts.positive) + " positive, " + std::to_string(counts.negative) + " negative)"};
   }
   return counts;
 }

@@ -135,6 +135,31 @@ class ValidateTest(unittest.TestCase):
         self.assertIn("line 3, column label", res.stderr)
         self.assertFalse(os.path.exists(os.path.join(out4, "report.json")))
 
+    def test_a_named_dataset_from_the_catalogue_gives_the_same_report(self):
+        data = os.path.join(self.dir, "named-data")
+        imported = run_cli("dataset", "import", self.dataset, "--name", "study-1", "--data", data)
+        self.assertEqual(imported.returncode, 0, imported.stderr)
+        self.assertIn(self.report["dataset_sha256"], imported.stdout)
+        listing = run_cli("dataset", "list", "--data", data)
+        self.assertIn("study-1", listing.stdout)
+        out = os.path.join(self.dir, "named-out")
+        res = run_cli("validate", "--dataset", "study-1", "--predictions", self.predictions, "--threshold", "0.5",
+                      "--out", out, "--seed", "3", "--bootstrap", "500", "--data", data)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        named = read_json(os.path.join(out, "report.json"))
+        self.assertEqual(named["dataset_sha256"], self.report["dataset_sha256"])
+        self.assertEqual(named["pooled"], self.report["pooled"])
+        # A frozen name never takes other content.
+        changed = os.path.join(self.dir, "changed.csv")
+        with open(self.dataset) as src, open(changed, "w") as dst:
+            dst.write(src.read().replace("poor staining", "poor fixation"))
+        refused = run_cli("dataset", "import", changed, "--name", "study-1", "--data", data)
+        self.assertNotEqual(refused.returncode, 0)
+        self.assertIn("frozen", refused.stderr)
+        missing = run_cli("validate", "--dataset", "no-such-dataset", "--predictions", self.predictions,
+                          "--threshold", "0.5", "--out", out, "--data", data)
+        self.assertNotEqual(missing.returncode, 0)
+
     def test_reports_are_listed_and_served_by_the_server(self):
         ws = Workspace()
         try:

@@ -72,8 +72,12 @@ json bootstrap_json(const st::BootstrapResult& b) {
 }
 
 json delong_json(const st::DeLongAuc& d) {
-  return {{"auc", d.auc},        {"variance", d.variance},       {"se", d.se},
-          {"ci", interval(d.ci)}, {"ci_logit", interval(d.ci_logit)}, {"n_positive", d.n_positive},
+  return {{"auc", d.auc},
+          {"variance", d.variance},
+          {"se", d.se},
+          {"ci", interval(d.ci)},
+          {"ci_logit", interval(d.ci_logit)},
+          {"n_positive", d.n_positive},
           {"n_negative", d.n_negative}};
 }
 
@@ -107,12 +111,13 @@ json binary_sections(const json& request, std::span<const int> labels, std::span
   });
   const double threshold = request.value("threshold", 0.5);
   out["binary"] = section(st::binary_metrics(labels, scores, threshold, confidence), [](const st::BinaryMetrics& m) {
-    return json{{"threshold", m.threshold},
-                {"confusion", {{"tp", m.confusion.tp}, {"fp", m.confusion.fp}, {"tn", m.confusion.tn}, {"fn", m.confusion.fn}}},
-                {"sensitivity", proportion(m.sensitivity)},
-                {"specificity", proportion(m.specificity)},
-                {"ppv", proportion(m.ppv)},
-                {"npv", proportion(m.npv)}};
+    return json{
+        {"threshold", m.threshold},
+        {"confusion", {{"tp", m.confusion.tp}, {"fp", m.confusion.fp}, {"tn", m.confusion.tn}, {"fn", m.confusion.fn}}},
+        {"sensitivity", proportion(m.sensitivity)},
+        {"specificity", proportion(m.specificity)},
+        {"ppv", proportion(m.ppv)},
+        {"npv", proportion(m.npv)}};
   });
   auto choice = [](const st::ThresholdChoice& c) {
     return json{{"threshold", c.threshold},
@@ -127,18 +132,19 @@ json binary_sections(const json& request, std::span<const int> labels, std::span
   }
   if (request.contains("scores2")) {
     const std::vector<double> scores2 = doubles(request["scores2"]);
-    out["paired"] = section(st::paired_delong_test(labels, scores, scores2, confidence), [](const st::PairedDeLongTest& t) {
-      return json{{"auc1", t.auc1},
-                  {"auc2", t.auc2},
-                  {"difference", t.difference},
-                  {"variance1", t.variance1},
-                  {"variance2", t.variance2},
-                  {"covariance", t.covariance},
-                  {"se_difference", t.se_difference},
-                  {"z", number(t.z)},
-                  {"p_value", t.p_value},
-                  {"ci_difference", interval(t.ci_difference)}};
-    });
+    out["paired"] =
+        section(st::paired_delong_test(labels, scores, scores2, confidence), [](const st::PairedDeLongTest& t) {
+          return json{{"auc1", t.auc1},
+                      {"auc2", t.auc2},
+                      {"difference", t.difference},
+                      {"variance1", t.variance1},
+                      {"variance2", t.variance2},
+                      {"covariance", t.covariance},
+                      {"se_difference", t.se_difference},
+                      {"z", number(t.z)},
+                      {"p_value", t.p_value},
+                      {"ci_difference", interval(t.ci_difference)}};
+        });
   }
   if (request.value("bootstrap", true)) {
     out["bootstrap_auc"] = section(st::bootstrap_auc(labels, scores, {}, options), bootstrap_json);
@@ -264,8 +270,8 @@ json run(const json& request) {
     const auto ids = p["ids"].get<std::vector<std::string>>();
     const auto labels = p["labels"].get<std::vector<int>>();
     const auto scores = doubles(p["scores"]);
-    const auto how = p.value("aggregation", std::string("max")) == "mean" ? st::ScoreAggregation::mean
-                                                                          : st::ScoreAggregation::max;
+    const auto how =
+        p.value("aggregation", std::string("max")) == "mean" ? st::ScoreAggregation::mean : st::ScoreAggregation::max;
     out["patients"] = section(st::aggregate_by_patient(ids, labels, scores, how), [](const st::PatientTable& t) {
       return json{{"ids", t.patient_ids}, {"labels", t.labels}, {"scores", t.scores}, {"slides", t.slides}};
     });

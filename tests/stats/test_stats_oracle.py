@@ -35,7 +35,8 @@ EXACT = 1e-9  # agreement required where the method is exact
 def probe(request):
     """Runs stats_probe on one request and returns its JSON answer."""
     done = subprocess.run([PROBE], input=json.dumps(request), capture_output=True, text=True, timeout=60)
-    if done.returncode != 0:
+    if done.returncode != 0 or done.stderr:
+        # Any output on stderr (e.g. a sanitizer report in the ASan/UBSan build) is a failure.
         raise AssertionError(f"stats_probe failed ({done.returncode}): {done.stderr}")
     return json.loads(done.stdout)
 

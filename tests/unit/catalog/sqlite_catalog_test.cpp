@@ -64,7 +64,7 @@ TEST(SqliteCatalog, CreatesParentFolderAndUsesWal) {
   auto catalog = SqliteCatalog::open(file);
   ASSERT_TRUE(catalog.ok()) << catalog.error().to_string();
   EXPECT_TRUE(std::filesystem::exists(file));
-  EXPECT_EQ((*catalog)->schema_version(), 1);
+  EXPECT_EQ((*catalog)->schema_version(), 2);
   EXPECT_EQ(query_text(file, "PRAGMA journal_mode"), "wal");
 }
 
@@ -79,14 +79,60 @@ TEST(SqliteCatalog, MigrationsAreIdempotentOnReopen) {
   for (int i = 0; i < 2; ++i) {
     auto catalog = SqliteCatalog::open(file);
     ASSERT_TRUE(catalog.ok()) << catalog.error().to_string();
-    EXPECT_EQ((*catalog)->schema_version(), 1);
+    EXPECT_EQ((*catalog)->schema_version(), 2);
     auto slides = (*catalog)->list_slides(std::nullopt, false);
     ASSERT_TRUE(slides.ok());
     ASSERT_EQ(slides->size(), 1u);
     EXPECT_EQ(slides->front().relative_path, "c/1.svs");
   }
-  EXPECT_EQ(query_text(file, "SELECT COUNT(*) FROM schema_migrations"), "1");
+  EXPECT_EQ(query_text(file, "SELECT COUNT(*) FROM schema_migrations"), "2");
   EXPECT_FALSE(query_text(file, "SELECT applied_at FROM schema_migrations WHERE version = 1").empty());
+}
+
+TEST(SqliteCatalog, MigratesAVersionOneDatabaseKeepingItsSlides) {
+  TempDir dir;
+  const auto file = dir.path() / "catalog.db";
+  {
+    auto catalog = SqliteCatalog::open(file);
+    ASSERT_TRUE(catalog.ok());
+    ASSERT_TRUE((*catalog)->upsert_slide(make_record("c/1.svs")).ok());
+  }
+  // Roll the file back to what version 1 of mcval left behind.
+  query_text(file, "DROP TABLE datasets");
+  query_text(file, "DELETE FROM schema_migrations WHERE version = 2");
+  auto catalog = SqliteCatalog::open(file);
+  ASSERT_TRUE(catalog.ok()) << catalog.error().to_string();
+  EXPECT_EQ((*catalog)->schema_version(), 2);
+  EXPECT_EQ((*catalog)->list_slides(std::nullopt, false)->size(), 1u);
+  EXPECT_TRUE((*catalog)->list_datasets()->empty());
+}
+
+TEST(SqliteCatalog, DatasetsAreFrozenUnderTheirName) {
+  TempDir dir;
+  auto catalog = SqliteCatalog::open(dir.path() / "catalog.db");
+  ASSERT_TRUE(catalog.ok());
+  StoredDataset d{"prostate-v1", std::string(64, 'a'), 3, "truth.csv", "2026-11-23T00:00:00Z", R"({"rows":[]})"};
+  auto first = (*catalog)->save_dataset(d);
+  ASSERT_TRUE(first.ok()) << first.error().to_string();
+  EXPECT_TRUE(*first);
+  auto again = (*catalog)->save_dataset(d);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(*again);  // same content: nothing to do
+  StoredDataset changed = d;
+  changed.sha256 = std::string(64, 'b');
+  auto refused = (*catalog)->save_dataset(changed);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::invalid_argument);
+  auto found = (*catalog)->find_dataset("prostate-v1");
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(found->sha256, d.sha256);
+  EXPECT_EQ(found->content_json, d.content_json);
+  EXPECT_EQ((*catalog)->find_dataset("other").error().code, ErrorCode::not_found);
+  auto listed = (*catalog)->list_datasets();
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_TRUE(listed->front().content_json.empty());
+  EXPECT_EQ(listed->front().rows, 3);
 }
 
 TEST(SqliteCatalog, RefusesADatabaseFromANewerSchema) {

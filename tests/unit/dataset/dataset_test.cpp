@@ -470,3 +470,30 @@ TEST(DatasetFile, UnreadableAndTooLarge) {
 
 }  // namespace
 }  // namespace mcval::dataset
+
+namespace mcval::dataset {
+namespace {
+
+TEST(DatasetJson, SnapshotRoundTripsWithItsHashAndRefusesTampering) {
+  auto original = parse_dataset_csv(
+      "slide_id,centre,patient_id,label,isup_grade,exclude_reason\n"
+      "s2,centre-b,p2,0,,\n"
+      "s1,centre-a,p1,1,3,\"blurred, rescanned\"\n",
+      "study");
+  ASSERT_TRUE(original.ok()) << original.error().to_string();
+  const std::string json = dataset_to_json(*original);
+  auto back = parse_dataset_json(json, "other-name");
+  ASSERT_TRUE(back.ok()) << back.error().to_string();
+  EXPECT_EQ(back->name(), "study");
+  EXPECT_EQ(back->sha256(), original->sha256());
+  EXPECT_EQ(back->rows(), original->rows());
+
+  std::string tampered = json;
+  tampered.replace(tampered.find("centre-b"), 8, "centre-c");
+  auto refused = parse_dataset_json(tampered, "study");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().detail.find("does not match its stated sha256"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mcval::dataset

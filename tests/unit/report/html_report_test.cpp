@@ -194,7 +194,9 @@ TEST(HtmlReport, FormatsEstimatesWithIntervals) {
   EXPECT_NE(calibration.find("<td>0.00</td>"), std::string::npos);  // never "-0.00"
   EXPECT_EQ(html.find("-0.00"), std::string::npos);
   const std::string heterogeneity = element(html, "table", "heterogeneity");
-  EXPECT_NE(heterogeneity.find("p = &lt; 0.001"), std::string::npos);
+  EXPECT_NE(heterogeneity.find("p &lt; 0.001"), std::string::npos);
+  EXPECT_EQ(html.find("p = &lt;"), std::string::npos);
+  EXPECT_NE(element(html, "section", "summary").find("Cochran&rsquo;s Q test p &lt; 0.001"), std::string::npos);
   EXPECT_NE(heterogeneity.find("51\xC2\xA0%"), std::string::npos);
 }
 
@@ -351,6 +353,13 @@ TEST(HtmlReport, MisclassifiedRowsLinkToTheViewer) {
   EXPECT_NE(table.find("<a href=\"" + first + "\">"), std::string::npos);
   EXPECT_NE(table.find("false negative"), std::string::npos);
   EXPECT_NE(table.find("false positive"), std::string::npos);
+  EXPECT_NE(render(report).find("the others have no viewer link"), std::string::npos);
+
+  json unlinked = report;
+  for (json& row : unlinked["misclassified"]) row["viewer_url"] = nullptr;
+  const std::string section = element(render(unlinked), "section", "misclassified");
+  EXPECT_EQ(section.find("<a href="), std::string::npos);
+  EXPECT_NE(section.find("Viewer links: not available"), std::string::npos);
 }
 
 TEST(HtmlReport, FlowTotalIsSummedWhenAbsentAndInconsistencyIsFlagged) {
@@ -367,6 +376,42 @@ TEST(HtmlReport, FlowTotalIsSummedWhenAbsentAndInconsistencyIsFlagged) {
   const std::string html = render(report);
   EXPECT_NE(element(html, "table", "flow-table").find("150 &dagger;"), std::string::npos);
   EXPECT_NE(html.find("differs from n in the results for: centre-a (flow 150, results 196)"), std::string::npos);
+}
+
+TEST(HtmlReport, ShowsTheFederatedCombinationAndItsSources) {
+  json report = testing::make_example_report();
+  report["federated"] = {{"histogram_bins", 1000},
+                         {"note", "aggregates only"},
+                         {"pooled_auc_histogram", {{"error_bound", 0.00035714}, {"estimate", 0.853044}}},
+                         {"summaries",
+                          {{{"centres", {"centre-a"}},
+                            {"content_sha256", "91ce76ce"},
+                            {"created_at", "2026-11-23T23:33:15Z"},
+                            {"dataset_sha256", "df115cc8"},
+                            {"predictions_sha256", "c7305eba"},
+                            {"version", "0.1.0"}},
+                           {{"centres", {kCentreB}},
+                            {"content_sha256", "e280c871"},
+                            {"created_at", "2026-11-23T23:33:16Z"},
+                            {"dataset_sha256", "22835fc9"},
+                            {"predictions_sha256", "eefae88f"},
+                            {"version", "0.1.0"}}}}};
+  report["parameters"]["bootstrap_replicates"] = 0;
+  report["parameters"]["target_sensitivity"] = nullptr;
+  report["parameters"]["reported_target_sensitivity"] = 0.9;
+  report["flow"]["centre-a"]["failed"] = {{"no prediction", 1}};
+  const std::string html = render(report);
+  const std::string sources = element(html, "table", "federated-sources");
+  EXPECT_EQ(count(sources, "<tr><td>"), 2u);
+  EXPECT_NE(sources.find("91ce76ce"), std::string::npos);
+  EXPECT_NE(sources.find("centre-b &lt;script&gt;"), std::string::npos);
+  EXPECT_NE(html.find("is 0.8530, within &plusmn;0.000357 of the AUC computed from the individual scores"),
+            std::string::npos);
+  EXPECT_NE(html.find("<th scope=\"row\">Bootstrap replicates</th><td>none (no bootstrap)</td>"), std::string::npos);
+  EXPECT_EQ(html.find("bootstrap intervals ("), std::string::npos);
+  EXPECT_NE(html.find("0.90 (reported only"), std::string::npos);
+  EXPECT_NE(element(html, "section", "flow").find("Failed inference by reason: centre-a: no prediction 1."),
+            std::string::npos);
 }
 
 TEST(HtmlReport, ManyCentresKeepDistinctStyles) {

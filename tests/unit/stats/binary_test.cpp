@@ -62,7 +62,8 @@ TEST(Thresholds, TargetSensitivityIsExactDespiteRounding) {
 }
 
 TEST(Thresholds, TiesCanExceedTheTarget) {
-  auto t = threshold_for_sensitivity(std::vector<int>{1, 1, 1, 1, 0}, std::vector<double>{0.7, 0.7, 0.7, 0.2, 0.1}, 0.5);
+  auto t =
+      threshold_for_sensitivity(std::vector<int>{1, 1, 1, 1, 0}, std::vector<double>{0.7, 0.7, 0.7, 0.2, 0.1}, 0.5);
   ASSERT_TRUE(t.ok());
   EXPECT_DOUBLE_EQ(t->threshold, 0.7);
   EXPECT_DOUBLE_EQ(t->sensitivity, 0.75);

@@ -152,8 +152,12 @@ TEST(Bootstrap, InvalidOptionsAndInput) {
   EXPECT_FALSE(bootstrap_auc(s.labels, s.scores, {}, o).ok());
   std::vector<std::int64_t> short_clusters = {1, 2};
   EXPECT_FALSE(bootstrap_auc(s.labels, s.scores, short_clusters, options(1)).ok());
-  EXPECT_FALSE(bootstrap(0, {}, {}, [](std::span<const std::size_t>) { return 0.0; }, options(1)).ok());
-  EXPECT_FALSE(bootstrap(5, {}, {}, [](std::span<const std::size_t>) { return std::nan(""); }, options(1)).ok());
+  EXPECT_FALSE(bootstrap(
+                   0, {}, {}, [](std::span<const std::size_t>) { return 0.0; }, options(1))
+                   .ok());
+  EXPECT_FALSE(bootstrap(
+                   5, {}, {}, [](std::span<const std::size_t>) { return std::nan(""); }, options(1))
+                   .ok());
 }
 
 TEST(Bootstrap, AnExceptionFromTheStatisticReachesTheCaller) {

@@ -28,9 +28,7 @@ TEST(Auc, InvalidInputIsAnError) {
   EXPECT_EQ(auc(std::vector<int>{0, 1}, std::vector<double>{0.1}).error().code, ErrorCode::invalid_argument);
   EXPECT_EQ(auc(std::vector<int>{0, 2}, std::vector<double>{0.1, 0.2}).error().code, ErrorCode::invalid_argument);
   EXPECT_EQ(auc(std::vector<int>{0, 1}, std::vector<double>{0.1, nan}).error().code, ErrorCode::invalid_argument);
-  EXPECT_EQ(auc(std::vector<int>{0, 1}, std::vector<double>{0.1, std::numeric_limits<double>::infinity()})
-                .error()
-                .code,
+  EXPECT_EQ(auc(std::vector<int>{0, 1}, std::vector<double>{0.1, std::numeric_limits<double>::infinity()}).error().code,
             ErrorCode::invalid_argument);
   auto one_class = auc(std::vector<int>{1, 1}, std::vector<double>{0.1, 0.2});
   ASSERT_FALSE(one_class.ok());

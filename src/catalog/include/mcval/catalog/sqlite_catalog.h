@@ -3,15 +3,16 @@
 #include <memory>
 #include <mutex>
 
+#include "mcval/catalog/dataset_store.h"
 #include "mcval/catalog/slide_catalog.h"
 
 struct sqlite3;
 
 namespace mcval::catalog {
 
-/// SlideCatalog in one SQLite file (WAL mode). Applies versioned schema migrations on open
-/// (table schema_migrations). One connection guarded by a mutex.
-class SqliteCatalog final : public SlideCatalog {
+/// SlideCatalog and DatasetStore in one SQLite file (WAL mode). Applies versioned schema
+/// migrations on open (table schema_migrations). One connection guarded by a mutex.
+class SqliteCatalog final : public SlideCatalog, public DatasetStore {
  public:
   /// Opens or creates the database file (parent folder created); database_error on failure.
   static Result<std::unique_ptr<SqliteCatalog>> open(const std::filesystem::path& file);
@@ -24,6 +25,10 @@ class SqliteCatalog final : public SlideCatalog {
   Status upsert_slide(const SlideRecord& record) override;
   Status upsert_slides(const std::vector<SlideRecord>& records) override;
   int schema_version() const override;
+
+  Result<bool> save_dataset(const StoredDataset& dataset) override;
+  Result<StoredDataset> find_dataset(const std::string& name) const override;
+  Result<std::vector<StoredDataset>> list_datasets() const override;
 
  private:
   explicit SqliteCatalog(sqlite3* db);

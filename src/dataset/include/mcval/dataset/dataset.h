@@ -90,6 +90,11 @@ Result<Dataset> parse_dataset_csv(std::string_view text, std::string name, const
 /// same Dataset, hash included, as the CSV with the same content.
 Result<Dataset> parse_dataset_json(std::string_view text, std::string name, const ImportLimits& limits = {});
 
+/// The dataset as JSON {"name": ..., "sha256": ..., "rows": [{...}]} with the CSV's column names
+/// as keys (optional fields that are not given are left out). parse_dataset_json() reads it back
+/// to the same Dataset, hash included.
+std::string dataset_to_json(const Dataset& dataset);
+
 /// Reads a dataset file: JSON when the extension is ".json" (any case), CSV otherwise. The
 /// dataset is named after the file's stem unless the JSON names it. io_error when the file
 /// cannot be read; dataset_invalid when it is larger than limits.max_file_bytes or invalid

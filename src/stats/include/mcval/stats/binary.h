@@ -33,8 +33,7 @@ struct Proportion {
 /// half-width = z sqrt(p (1 - p)/n + z^2/(4 n^2)) / (1 + z^2/n); bounds clipped to [0, 1] (this only
 /// removes rounding below 0 or above 1 at k = 0 or k = n).
 /// Errors: successes > trials, confidence outside (0, 1).
-Result<Proportion> wilson_interval(std::size_t successes, std::size_t trials,
-                                   double confidence = kDefaultConfidence);
+Result<Proportion> wilson_interval(std::size_t successes, std::size_t trials, double confidence = kDefaultConfidence);
 
 /// The 2x2 table at threshold t. One class only is allowed here.
 /// Errors: empty input, lengths differ, a label not 0/1, a non-finite score or threshold.

@@ -76,9 +76,8 @@ using BootstrapStatistic = std::function<double(std::span<const std::size_t> ind
 /// Errors (invalid_argument): n == 0, a span of the wrong length, replicates < 2, confidence
 /// outside (0, 1), a stratum holding more than 2^32 - 1 units, or a non-finite estimate.
 /// An exception thrown by the statistic propagates to the caller.
-Result<BootstrapResult> bootstrap(std::size_t n, std::span<const int> strata,
-                                  std::span<const std::int64_t> clusters, const BootstrapStatistic& statistic,
-                                  const BootstrapOptions& options = {});
+Result<BootstrapResult> bootstrap(std::size_t n, std::span<const int> strata, std::span<const std::int64_t> clusters,
+                                  const BootstrapStatistic& statistic, const BootstrapOptions& options = {});
 
 /// Bootstrap of the AUC, stratified by class and optionally clustered (pass an empty span for no
 /// clusters). Each replicate costs O(n) using tie groups of the original sorted scores (a

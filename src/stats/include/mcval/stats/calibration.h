@@ -38,9 +38,13 @@ struct Reliability {
 /// Errors: as for brier_score(), bins < 1.
 Result<Reliability> reliability(std::span<const int> labels, std::span<const double> probabilities, int bins = 10);
 
-/// Maximum-likelihood logistic regression fit by Newton-Raphson (equivalent to IRLS), iterated to
-/// convergence in double precision (relative step below 1e-13), with step halving if the
-/// log-likelihood would decrease. Standard errors from the inverse observed information.
+/// Maximum-likelihood logistic regression fit by Newton-Raphson (equivalent to IRLS) from zero,
+/// iterated until the full Newton step is below 1e-13 (relative to max(1, |coefficient|)); a step
+/// longer than 10 on the logit scale is shortened and a step that lowers the log-likelihood is
+/// halved. Residuals y - mu and weights mu (1 - mu) are computed from expit(eta) and expit(-eta),
+/// so they keep their digits when p is near 0 or 1. Standard errors are the square roots of the
+/// diagonal of the inverse information at the estimate (statsmodels reports its bse from the
+/// weights of its last-but-one iteration, which differs in about the tenth digit).
 struct CalibrationSlope {
   /// b in logit P(y = 1) = a + b logit(p). 1 is ideal; below 1 means predictions too extreme.
   double slope = 0;

@@ -41,15 +41,14 @@ struct WeightedKappa {
 
 /// Errors: as for grade_confusion(); confidence outside (0, 1); kappa undefined because the
 /// expected disagreement is 0 (both raters used one and the same grade for every case).
-Result<WeightedKappa> quadratic_weighted_kappa(std::span<const int> truth, std::span<const int> predicted,
-                                               int classes, double confidence = kDefaultConfidence);
+Result<WeightedKappa> quadratic_weighted_kappa(std::span<const int> truth, std::span<const int> predicted, int classes,
+                                               double confidence = kDefaultConfidence);
 
 /// Bootstrap of the quadratic weighted kappa: cases (or clusters) resampled without
 /// stratification; replicates where kappa is undefined are left out (see BootstrapResult).
 /// `clusters` may be empty. Errors: as for quadratic_weighted_kappa() and bootstrap().
-Result<BootstrapResult> bootstrap_quadratic_weighted_kappa(std::span<const int> truth,
-                                                           std::span<const int> predicted, int classes,
-                                                           std::span<const std::int64_t> clusters,
+Result<BootstrapResult> bootstrap_quadratic_weighted_kappa(std::span<const int> truth, std::span<const int> predicted,
+                                                           int classes, std::span<const std::int64_t> clusters,
                                                            const BootstrapOptions& options = {});
 
 }  // namespace mcval::stats

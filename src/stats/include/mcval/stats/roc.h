@@ -64,10 +64,10 @@ Result<DeLongAuc> delong_auc(std::span<const int> labels, std::span<const double
 struct PairedDeLongTest {
   double auc1 = 0;
   double auc2 = 0;
-  double difference = 0;   ///< auc1 - auc2
-  double variance1 = 0;    ///< DeLong variance of auc1
-  double variance2 = 0;    ///< DeLong variance of auc2
-  double covariance = 0;   ///< DeLong covariance of auc1 and auc2 (pROC's cov(method = "delong"))
+  double difference = 0;     ///< auc1 - auc2
+  double variance1 = 0;      ///< DeLong variance of auc1
+  double variance2 = 0;      ///< DeLong variance of auc2
+  double covariance = 0;     ///< DeLong covariance of auc1 and auc2 (pROC's cov(method = "delong"))
   double se_difference = 0;  ///< sqrt(variance1 + variance2 - 2 covariance)
   /// difference / se_difference; 0 when both are 0 (identical placements, as pROC); +/-infinity
   /// when only the standard error is 0.
@@ -78,8 +78,7 @@ struct PairedDeLongTest {
 
 /// Errors: as for delong_auc() for either score vector; the three spans must have equal length.
 Result<PairedDeLongTest> paired_delong_test(std::span<const int> labels, std::span<const double> scores1,
-                                            std::span<const double> scores2,
-                                            double confidence = kDefaultConfidence);
+                                            std::span<const double> scores2, double confidence = kDefaultConfidence);
 
 /// ROC curve points for plotting, identical to scikit-learn 1.2's
 /// roc_curve(labels, scores, drop_intermediate=False): one point per distinct score, in order of
@@ -88,7 +87,7 @@ Result<PairedDeLongTest> paired_delong_test(std::span<const int> labels, std::sp
 struct RocCurve {
   std::vector<double> fpr;         ///< false positive rate, 1 - specificity
   std::vector<double> tpr;         ///< true positive rate, sensitivity
-  std::vector<double> thresholds;  ///< strictly decreasing
+  std::vector<double> thresholds;  ///< decreasing (strictly unless max(score) + 1 rounds to max(score))
 };
 
 /// Errors as for auc().
