@@ -39,6 +39,13 @@ Status write_atomically(const std::filesystem::path& path, const std::string& co
   return {};
 }
 
+Status create_folder(const std::string& folder) {
+  std::error_code ec;
+  std::filesystem::create_directories(folder, ec);
+  if (ec) return Error{ErrorCode::io_error, "cannot create " + folder + ": " + ec.message()};
+  return {};
+}
+
 /// Maps dataset slide ids to catalogue ids when the slide store knows the slide: by catalogue
 /// id, by path under the slide root, or by file name without extension.
 std::map<std::string, std::string> catalogue_index(const Config& config) {
@@ -97,9 +104,7 @@ int run_combine(const Config& config, const ValidateCommandOptions& options) {
   if (!report.ok()) return fail(report.error());
   auto html = report::render_html_report(*report);
   if (!html.ok()) return fail(html.error());
-  std::error_code ec;
-  std::filesystem::create_directories(options.out, ec);
-  if (ec) return fail(Error{ErrorCode::io_error, "cannot create " + options.out + ": " + ec.message()});
+  MCVAL_TRY_OR_FAIL(create_folder(options.out));
   const std::filesystem::path out(options.out);
   MCVAL_TRY_OR_FAIL(write_atomically(out / "report.json", report->dump(2) + "\n"));
   MCVAL_TRY_OR_FAIL(write_atomically(out / "report.html", *html));
@@ -127,9 +132,7 @@ int run_validate(const Config& config, const ValidateCommandOptions& options) {
   if (options.summary_only) {
     auto summary = validation::build_summary(*dataset, *predictions, run);
     if (!summary.ok()) return fail(summary.error());
-    std::error_code ec;
-    std::filesystem::create_directories(options.out, ec);
-    if (ec) return fail(Error{ErrorCode::io_error, "cannot create " + options.out + ": " + ec.message()});
+    MCVAL_TRY_OR_FAIL(create_folder(options.out));
     const auto path = std::filesystem::path(options.out) / "summary.json";
     MCVAL_TRY_OR_FAIL(write_atomically(path, summary->dump(2) + "\n"));
     std::printf("summary of %zu centres (aggregates only) written to %s, content_sha256 %s\n",
@@ -149,9 +152,7 @@ int run_validate(const Config& config, const ValidateCommandOptions& options) {
   auto html = report::render_html_report(*report);
   if (!html.ok()) return fail(html.error());
 
-  std::error_code ec;
-  std::filesystem::create_directories(options.out, ec);
-  if (ec) return fail(Error{ErrorCode::io_error, "cannot create " + options.out + ": " + ec.message()});
+  MCVAL_TRY_OR_FAIL(create_folder(options.out));
   const std::filesystem::path out(options.out);
   const auto joined = dataset::join(*dataset, *predictions);
   const std::string per_slide = validation::per_slide_csv(joined, (*report)["threshold"]);

@@ -14,17 +14,19 @@
 #include "mcval/stats/kappa.h"
 #include "mcval/stats/meta.h"
 #include "mcval/stats/roc.h"
+#include "report_json.h"
 
 namespace mcval::validation {
 
 namespace {
 
 using nlohmann::json;
+using detail::flow_json;
+using detail::number_or_null;
+using detail::proportion_json;
 
 constexpr int kIsupClasses = 6;
 constexpr const char* kSummaryFormat = "mcval-federated-summary/1";
-
-json nullable(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 
 int histogram_bin(double score) {
   return std::clamp(static_cast<int>(std::floor(score * kSummaryHistogramBins)), 0, kSummaryHistogramBins - 1);
@@ -92,10 +94,6 @@ json centre_summary(const std::vector<const dataset::AnalysisRow*>& rows, double
   return c;
 }
 
-json flow_json(const dataset::CentreFlow& f) {
-  return {{"received", f.received}, {"excluded", f.excluded}, {"excluded_total", f.excluded_total()},
-          {"failed_inference", f.failed_total()}, {"failed", f.failed}, {"analysed", f.analysed}};
-}
 
 // ---- combining ----
 
@@ -150,10 +148,6 @@ double hanley_mcneil_se(double auc, double p, double n) {
   return std::sqrt((auc * (1 - auc) + (p - 1) * (q1 - auc * auc) + (n - 1) * (q2 - auc * auc)) / (p * n));
 }
 
-json proportion_json(const stats::Proportion& p) {
-  return {{"estimate", nullable(p.estimate)}, {"ci_low", nullable(p.ci.low)}, {"ci_high", nullable(p.ci.high)},
-          {"successes", p.successes}, {"trials", p.trials}};
-}
 
 /// The statistics derivable exactly from aggregates, in the report's CentreStats form.
 struct Aggregates {
@@ -233,7 +227,7 @@ json stats_from_aggregates(const Aggregates& a, double threshold, const Validati
     const double observed = count > 0 ? static_cast<double>(a.bin_sum_observed[i]) / count : std::nan("");
     if (count > 0) ece += count / static_cast<double>(a.n) * std::abs(observed - mean_p);
     reliability.push_back({{"bin_low", static_cast<double>(b) / ece_bins}, {"bin_high", static_cast<double>(b + 1) / ece_bins},
-                           {"count", a.bin_count[i]}, {"mean_predicted", nullable(mean_p)}, {"observed", nullable(observed)}});
+                           {"count", a.bin_count[i]}, {"mean_predicted", number_or_null(mean_p)}, {"observed", number_or_null(observed)}});
   }
   out["ece"] = ece;
   out["ece_bins"] = ece_bins;
@@ -395,32 +389,13 @@ Result<json> combine_summaries(const std::vector<json>& summaries, const Validat
   const auto [auc, bound] = histogram_auc(pooled.histogram);
   const double se = hanley_mcneil_se(auc, static_cast<double>(pooled.n_positive),
                                      static_cast<double>(pooled.n - pooled.n_positive));
-  pooled_stats["auc"] = {{"estimate", nullable(auc)}, {"ci_low", nullable(std::max(0.0, auc - z * se))},
-                         {"ci_high", nullable(std::min(1.0, auc + z * se))}, {"se_delong", nullptr},
-                         {"se_hanley_mcneil", nullable(se)}, {"histogram_error_bound", nullable(bound)},
+  pooled_stats["auc"] = {{"estimate", number_or_null(auc)}, {"ci_low", number_or_null(std::max(0.0, auc - z * se))},
+                         {"ci_high", number_or_null(std::min(1.0, auc + z * se))}, {"se_delong", nullptr},
+                         {"se_hanley_mcneil", number_or_null(se)}, {"histogram_error_bound", number_or_null(bound)},
                          {"method", "from per-class score histograms (" + std::to_string(kSummaryHistogramBins) +
                                         " bins); exact AUC within +/- histogram_error_bound"}};
   pooled_stats["calibration"] = {{"slope", nullptr}, {"intercept", nullptr},
                                  {"note", "a logistic recalibration fit cannot be pooled from aggregates"}};
-
-  json heterogeneity = {{"k", aucs.size()}, {"centres", pooled_names}, {"scale", "logit(AUC), DerSimonian-Laird"},
-                        {"q", nullptr}, {"df", nullptr}, {"p", nullptr}, {"i2", nullptr}, {"tau2", nullptr},
-                        {"pooled_auc_fixed_effect", nullptr}, {"pooled_auc_random_effects", nullptr},
-                        {"prediction_interval", nullptr}};
-  if (aucs.size() >= 2) {
-    if (auto p = stats::pool_auc(aucs, options.confidence); p.ok()) {
-      heterogeneity["q"] = p->logit.q;
-      heterogeneity["df"] = p->logit.df;
-      heterogeneity["p"] = p->logit.q_p_value;
-      heterogeneity["i2"] = p->logit.i2;
-      heterogeneity["tau2"] = p->logit.tau2;
-      heterogeneity["pooled_auc_fixed_effect"] = {{"estimate", p->fixed_auc}, {"ci_low", p->fixed_ci.low}, {"ci_high", p->fixed_ci.high}};
-      heterogeneity["pooled_auc_random_effects"] = {{"estimate", p->random_auc}, {"ci_low", p->random_ci.low}, {"ci_high", p->random_ci.high}};
-      if (p->prediction_interval) {
-        heterogeneity["prediction_interval"] = {{"low", p->prediction_interval->low}, {"high", p->prediction_interval->high}};
-      }
-    }
-  }
 
   json report;
   report["format"] = "mcval-validation-report/1";
@@ -444,12 +419,12 @@ Result<json> combine_summaries(const std::vector<json>& summaries, const Validat
   report["flow"] = flow;
   report["pooled"] = pooled_stats;
   report["centres"] = centre_stats;
-  report["heterogeneity"] = heterogeneity;
+  report["heterogeneity"] = detail::heterogeneity_json(aucs, pooled_names, options.confidence);
   report["patient_level"] = nullptr;
   report["misclassified"] = nullptr;
   report["federated"] = {{"summaries", used},
                          {"histogram_bins", kSummaryHistogramBins},
-                         {"pooled_auc_histogram", {{"estimate", nullable(auc)}, {"error_bound", nullable(bound)}}},
+                         {"pooled_auc_histogram", {{"estimate", number_or_null(auc)}, {"error_bound", number_or_null(bound)}}},
                          {"note", "aggregates only: no slide, patient or per-slide row left any centre"}};
   report["files"] = {{"per_slide_csv", nullptr}, {"html", "report.html"}};
   return report;

@@ -12,12 +12,17 @@
 #include "mcval/stats/kappa.h"
 #include "mcval/stats/meta.h"
 #include "mcval/stats/roc.h"
+#include "report_json.h"
 
 namespace mcval::validation {
 
 namespace {
 
 using nlohmann::json;
+using detail::flow_json;
+using detail::interval_json;
+using detail::number_or_null;
+using detail::proportion_json;
 
 constexpr int kIsupClasses = 6;
 constexpr std::size_t kMaxRocPoints = 200;
@@ -31,20 +36,6 @@ struct Group {
   std::vector<int> grades_pred;
   std::vector<std::string> grade_patients;
 };
-
-json number_or_null(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
-
-json interval_json(double estimate, const stats::Interval& ci) {
-  return {{"estimate", number_or_null(estimate)}, {"ci_low", number_or_null(ci.low)},
-          {"ci_high", number_or_null(ci.high)}};
-}
-
-json proportion_json(const stats::Proportion& p) {
-  json j = interval_json(p.estimate, p.ci);
-  j["successes"] = p.successes;
-  j["trials"] = p.trials;
-  return j;
-}
 
 /// A reproducible seed per group, so each group's bootstrap is independent of the others.
 std::uint64_t group_seed(std::uint64_t seed, const std::string& name) {
@@ -207,10 +198,6 @@ Result<Group> patient_group(const Group& slides, stats::ScoreAggregation aggrega
   return g;
 }
 
-json flow_json(const dataset::CentreFlow& f) {
-  return {{"received", f.received}, {"excluded", f.excluded}, {"excluded_total", f.excluded_total()},
-          {"failed_inference", f.failed_total()}, {"failed", f.failed}, {"analysed", f.analysed}};
-}
 
 Result<double> choose_threshold(const dataset::JoinResult& joined, const ValidationOptions& options, json& parameters) {
   if (!options.development_centre) {
@@ -306,31 +293,7 @@ Result<json> build_report(const dataset::Dataset& dataset, const dataset::Predic
   }
   report["centres"] = centre_stats;
 
-  json heterogeneity = {{"k", aucs.size()}, {"centres", pooled_names}, {"scale", "logit(AUC), DerSimonian-Laird"},
-                        {"q", nullptr}, {"df", nullptr}, {"p", nullptr}, {"i2", nullptr}, {"tau2", nullptr},
-                        {"pooled_auc_fixed_effect", nullptr}, {"pooled_auc_random_effects", nullptr},
-                        {"prediction_interval", nullptr}};
-  if (aucs.size() >= 2) {
-    if (auto pooled_auc = stats::pool_auc(aucs, options.confidence); pooled_auc.ok()) {
-      const auto& m = pooled_auc->logit;
-      heterogeneity["q"] = m.q;
-      heterogeneity["df"] = m.df;
-      heterogeneity["p"] = m.q_p_value;
-      heterogeneity["i2"] = m.i2;
-      heterogeneity["tau2"] = m.tau2;
-      heterogeneity["pooled_auc_fixed_effect"] = interval_json(pooled_auc->fixed_auc, pooled_auc->fixed_ci);
-      heterogeneity["pooled_auc_random_effects"] = interval_json(pooled_auc->random_auc, pooled_auc->random_ci);
-      if (pooled_auc->prediction_interval) {
-        heterogeneity["prediction_interval"] = {{"low", pooled_auc->prediction_interval->low},
-                                                {"high", pooled_auc->prediction_interval->high}};
-      }
-    } else {
-      heterogeneity["note"] = pooled_auc.error().detail;
-    }
-  } else {
-    heterogeneity["note"] = "fewer than two centres with an AUC strictly between 0 and 1";
-  }
-  report["heterogeneity"] = heterogeneity;
+  report["heterogeneity"] = detail::heterogeneity_json(aucs, pooled_names, options.confidence);
 
   // Patient level: slides of a patient aggregated within each centre.
   json patient_level = {{"aggregation", parameters["patient_aggregation"]}, {"centres", json::object()}};
