@@ -295,7 +295,21 @@ Result<json> build_summary(const dataset::Dataset& dataset, const dataset::Predi
   return summary;
 }
 
+namespace {
+Result<json> combine_checked_summaries(const std::vector<json>& summaries, const ValidationOptions& options);
+}  // namespace
+
 Result<json> combine_summaries(const std::vector<json>& summaries, const ValidationOptions& options) {
+  // Summaries come from other sites: any member of an unexpected type is a clear error.
+  try {
+    return combine_checked_summaries(summaries, options);
+  } catch (const json::exception& e) {
+    return Error{ErrorCode::invalid_argument, std::string("malformed summary: ") + e.what()};
+  }
+}
+
+namespace {
+Result<json> combine_checked_summaries(const std::vector<json>& summaries, const ValidationOptions& options) {
   if (summaries.empty()) return Error{ErrorCode::invalid_argument, "no summary to combine"};
   double threshold = 0;
   int ece_bins = 0;
@@ -429,5 +443,6 @@ Result<json> combine_summaries(const std::vector<json>& summaries, const Validat
   report["files"] = {{"per_slide_csv", nullptr}, {"html", "report.html"}};
   return report;
 }
+}  // namespace
 
 }  // namespace mcval::validation
