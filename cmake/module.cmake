@@ -42,5 +42,6 @@ function(mcval_unit_test module)
     MCVAL_TEST_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
   mcval_apply_flags(unit_${module})
   add_test(NAME unit.${module} COMMAND unit_${module} --gtest_brief=1)
-  set_tests_properties(unit.${module} PROPERTIES LABELS "unit" TIMEOUT 300)
+  set_tests_properties(unit.${module} PROPERTIES LABELS "unit" TIMEOUT 300
+                       ENVIRONMENT "MCVAL_TEST_ARTIFACTS=${CMAKE_BINARY_DIR}/test-artifacts")
 endfunction()
