@@ -1,6 +1,7 @@
 #include "mcval/http/server.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <random>
 
@@ -145,6 +146,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void respond(Request& request, Response response, const std::string& route_name, bool keep_alive, bool head,
                std::chrono::steady_clock::time_point started);
   void on_write(bool keep_alive, beast::error_code ec);
+  void drain_and_close();
+  void drain_and_close_more(std::shared_ptr<std::array<char, 16384>> sink);
 
   beast::tcp_stream stream_;
   HttpServer::Impl& server_;
@@ -229,12 +232,31 @@ void Session::respond(Request& request, Response response, const std::string& ro
 
 void Session::on_write(bool keep_alive, beast::error_code ec) {
   response_.reset();
-  if (ec || !keep_alive) {
-    beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  if (ec) return;
+  if (!keep_alive) {
+    drain_and_close();
     return;
   }
   read();
+}
+
+void Session::drain_and_close_more(std::shared_ptr<std::array<char, 16384>> sink) {
+  stream_.async_read_some(net::buffer(*sink), [self = shared_from_this(), sink](beast::error_code e, std::size_t) {
+    if (!e) self->drain_and_close_more(sink);
+  });
+}
+
+// Lingering close: after the last response, stop sending and read (and discard) what the
+// client may still be sending, for a short while. Closing with unread data would reset the
+// connection and could destroy the response (e.g. a 413 while a large body is on its way).
+void Session::drain_and_close() {
+  beast::error_code ignored;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream_.expires_after(std::chrono::seconds(2));
+  auto sink = std::make_shared<std::array<char, 16384>>();
+  stream_.async_read_some(net::buffer(*sink), [self = shared_from_this(), sink](beast::error_code e, std::size_t) {
+    if (!e) self->drain_and_close_more(sink);
+  });
 }
 
 }  // namespace

@@ -134,7 +134,10 @@ class Server:
         """Sends raw bytes on a new connection; returns what came back."""
         host, port = self.address.rsplit(":", 1)
         with socket.create_connection((host, int(port)), timeout=timeout) as s:
-            s.sendall(payload)
+            try:
+                s.sendall(payload)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the server answered early (e.g. 413) and stopped reading; its answer is below
             chunks = []
             try:
                 while True:
@@ -142,7 +145,7 @@ class Server:
                     if not chunk:
                         break
                     chunks.append(chunk)
-            except socket.timeout:
+            except (socket.timeout, ConnectionResetError):
                 pass
             return b"".join(chunks)
 
