@@ -186,33 +186,12 @@ Result<Dataset> parse_dataset_csv(std::string_view text, std::string name, const
     check_name(name, limits, errors);
     return errors.to_error(ErrorCode::dataset_invalid);
   }
-  CsvRecord record;
-  std::size_t count = 0;
   Cells cells;
-  while (reader.next(record)) {
-    const Where where{"line", record.line};
-    if (++count > limits.max_rows) {
-      errors.add(where, {}, "more than " + std::to_string(limits.max_rows) + " rows");
-      break;
-    }
-    if (!record.error.empty()) {
-      const std::size_t field = *record.error_field;
-      errors.add(where, field < header.column_of_field.size() ? kSpecs[header.column_of_field[field]].name : "",
-                 record.error);
-      continue;
-    }
-    if (record.fields.size() != header.column_of_field.size()) {
-      errors.add(where, {},
-                 "expected " + std::to_string(header.column_of_field.size()) + " fields, got " +
-                     std::to_string(record.fields.size()));
-      continue;
-    }
-    for (auto& cell : cells) cell.clear();
-    for (std::size_t f = 0; f < record.fields.size(); ++f)
-      cells[header.column_of_field[f]] = std::move(record.fields[f]);
-    DatasetRow row;
-    if (parse_cells(cells, where, limits, errors, row)) builder.add(std::move(row), record.line);
-  }
+  const std::size_t count = detail::for_each_record(reader, header, kSpecs, limits, errors, cells,
+                          [&](const Where& where, Cells& fields, std::size_t line) {
+                            DatasetRow row;
+                            if (parse_cells(fields, where, limits, errors, row)) builder.add(std::move(row), line);
+                          });
   return builder.finish(std::move(name), count > 0);
 }
 

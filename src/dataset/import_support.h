@@ -12,6 +12,7 @@
 
 #include "mcval/common/result.h"
 #include "mcval/dataset/csv_reader.h"
+#include "mcval/dataset/limits.h"
 
 namespace mcval::dataset::detail {
 
@@ -78,6 +79,40 @@ struct Header {
 // or the header is unusable: malformed, unknown, duplicate or empty column names, required
 // columns missing.
 bool read_header(CsvReader& reader, std::span<const ColumnSpec> specs, ErrorList& errors, Header& header);
+
+// Reads every data record after the header, reporting the record-level problems (too many
+// rows, malformed CSV, wrong field count) and calling `on_record(where, cells, line)` with the
+// fields placed by column (`cells` sized like `specs`, cleared for each record). Returns the
+// number of records read.
+template <typename Cells, typename OnRecord>
+std::size_t for_each_record(CsvReader& reader, const Header& header, std::span<const ColumnSpec> specs,
+                     const ImportLimits& limits, ErrorList& errors, Cells& cells, OnRecord&& on_record) {
+  CsvRecord record;
+  std::size_t count = 0;
+  while (reader.next(record)) {
+    const Where where{"line", record.line};
+    if (++count > limits.max_rows) {
+      errors.add(where, {}, "more than " + std::to_string(limits.max_rows) + " rows");
+      break;
+    }
+    if (!record.error.empty()) {
+      const std::size_t field = *record.error_field;
+      errors.add(where, field < header.column_of_field.size() ? specs[header.column_of_field[field]].name : "",
+                 record.error);
+      continue;
+    }
+    if (record.fields.size() != header.column_of_field.size()) {
+      errors.add(where, {},
+                 "expected " + std::to_string(header.column_of_field.size()) + " fields, got " +
+                     std::to_string(record.fields.size()));
+      continue;
+    }
+    for (auto& cell : cells) cell.clear();
+    for (std::size_t f = 0; f < record.fields.size(); ++f) cells[header.column_of_field[f]] = std::move(record.fields[f]);
+    on_record(where, cells, record.line);
+  }
+  return count;
+}
 
 // Reads a whole file of at most max_bytes. io_error when it cannot be read, `too_large` when
 // it is larger.

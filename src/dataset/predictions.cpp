@@ -179,30 +179,9 @@ Result<Predictions> parse_predictions_csv(std::string_view text, const ImportLim
   if (!detail::read_header(reader, kSpecs, errors, header)) return errors.to_error(ErrorCode::predictions_invalid);
   // The model columns must hold one value throughout; the first data row sets it.
   std::array<std::optional<std::pair<std::string, std::size_t>>, kColumns> constant;
-  CsvRecord record;
-  std::size_t count = 0;
   std::array<std::string, kColumns> cells;
-  while (reader.next(record)) {
-    const Where where{"line", record.line};
-    if (++count > limits.max_rows) {
-      errors.add(where, {}, "more than " + std::to_string(limits.max_rows) + " rows");
-      break;
-    }
-    if (!record.error.empty()) {
-      const std::size_t field = *record.error_field;
-      errors.add(where, field < header.column_of_field.size() ? kSpecs[header.column_of_field[field]].name : "",
-                 record.error);
-      continue;
-    }
-    if (record.fields.size() != header.column_of_field.size()) {
-      errors.add(where, {},
-                 "expected " + std::to_string(header.column_of_field.size()) + " fields, got " +
-                     std::to_string(record.fields.size()));
-      continue;
-    }
-    for (auto& cell : cells) cell.clear();
-    for (std::size_t f = 0; f < record.fields.size(); ++f)
-      cells[header.column_of_field[f]] = std::move(record.fields[f]);
+  const std::size_t count = detail::for_each_record(reader, header, kSpecs, limits, errors, cells,
+                          [&](const Where& where, std::array<std::string, kColumns>& /*cells*/, std::size_t line) {
     bool ok = true;
     for (const std::size_t column : {model, model_sha256}) {
       if (!header.field_of[column]) continue;
@@ -219,15 +198,15 @@ Result<Predictions> parse_predictions_csv(std::string_view text, const ImportLim
         errors.add(where, kSpecs[column].name, *problem);
         ok = false;
       } else if (!constant[column]) {
-        constant[column].emplace(cells[column], record.line);
+        constant[column].emplace(cells[column], line);
       }
     }
     Prediction prediction;
     if (parse_prediction(cells[slide_id], cells[score], nullptr, cells[isup_pred], where, limits, errors, prediction) &&
         ok) {
-      builder.add(std::move(prediction), record.line);
+      builder.add(std::move(prediction), line);
     }
-  }
+  });
   if (count == 0 && errors.empty()) errors.add(Where{}, {}, "the file has no data rows");
   return builder.finish(constant[model] ? constant[model]->first : std::string(),
                         constant[model_sha256] ? constant[model_sha256]->first : std::string());
