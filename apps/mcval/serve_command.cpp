@@ -2,6 +2,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <mutex>
 #include <thread>
@@ -79,6 +81,15 @@ int run_serve(const Config& config) {
     std::lock_guard lock(scan_mutex);
     catalog::ScanOptions options;
     options.threads = config.threads > 0 ? config.threads : cores;
+    // Long scans (first start on a large slide root) report progress in the log every few seconds.
+    auto last_report = std::make_shared<std::atomic<std::int64_t>>(0);
+    const auto started = std::chrono::steady_clock::now();
+    options.on_progress = [last_report, started](const catalog::ScanProgress& p) {
+      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+      std::int64_t previous = last_report->load();
+      if (ms - previous < 5000 || !last_report->compare_exchange_strong(previous, ms)) return;
+      log::info("catalogue scan progress", {{"done", p.done}, {"total", p.total}, {"current", p.current}});
+    };
     MCVAL_TRY_ASSIGN(summary, scanner.scan(config.slides, options));
     MCVAL_TRY(tile_service.refresh());
     auto json = summary_json(summary);
