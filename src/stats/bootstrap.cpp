@@ -364,18 +364,7 @@ Result<BootstrapResult> bootstrap_auc(std::span<const int> labels, std::span<con
     // Leaving out unit u removes the pairs that involve its cases: twice the count of those is
     // sum over its positives of (2 negatives below + negatives tied) + sum over its negatives of
     // (2 positives above + positives tied), minus twice the pairs inside the unit (counted twice).
-    std::vector<std::uint64_t> twice_v10(g_count);
-    std::vector<std::uint64_t> twice_v01(g_count);
-    std::uint64_t below = 0;
-    for (std::size_t g = 0; g < g_count; ++g) {
-      twice_v10[g] = 2 * below + groups.negatives[g];
-      below += groups.negatives[g];
-    }
-    std::uint64_t above = 0;
-    for (std::size_t g = g_count; g-- > 0;) {
-      twice_v01[g] = 2 * above + groups.positives[g];
-      above += groups.positives[g];
-    }
+    const auto [twice_v10, twice_v01] = detail::twice_placements(groups);
     const std::size_t units = resampler.unit_count();
     jackknife.resize(units);
     std::vector<std::uint32_t> unit_slots;

@@ -15,19 +15,7 @@ double expit(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
 // Placements of already validated data, in input order.
 DeLongPlacements placements_of(std::span<const int> labels, const detail::TieGroups& groups) {
-  const std::size_t g_count = groups.values.size();
-  std::vector<std::uint64_t> twice_v10(g_count);  // 2 * negatives below + negatives tied
-  std::vector<std::uint64_t> twice_v01(g_count);  // 2 * positives above + positives tied
-  std::uint64_t below = 0;
-  for (std::size_t g = 0; g < g_count; ++g) {
-    twice_v10[g] = 2 * below + groups.negatives[g];
-    below += groups.negatives[g];
-  }
-  std::uint64_t above = 0;
-  for (std::size_t g = g_count; g-- > 0;) {
-    twice_v01[g] = 2 * above + groups.positives[g];
-    above += groups.positives[g];
-  }
+  const auto [twice_v10, twice_v01] = detail::twice_placements(groups);
   DeLongPlacements result;
   result.auc = detail::auc_from_counts(detail::twice_pair_count(groups), groups.n_positive, groups.n_negative);
   result.positive_placements.reserve(groups.n_positive);

@@ -42,4 +42,20 @@ std::uint64_t twice_pair_count(const TieGroups& groups) {
   return twice;
 }
 
+TwicePlacements twice_placements(const TieGroups& groups) {
+  const std::size_t g_count = groups.values.size();
+  TwicePlacements twice{std::vector<std::uint64_t>(g_count), std::vector<std::uint64_t>(g_count)};
+  std::uint64_t below = 0;
+  for (std::size_t g = 0; g < g_count; ++g) {
+    twice.v10[g] = 2 * below + groups.negatives[g];
+    below += groups.negatives[g];
+  }
+  std::uint64_t above = 0;
+  for (std::size_t g = g_count; g-- > 0;) {
+    twice.v01[g] = 2 * above + groups.positives[g];
+    above += groups.positives[g];
+  }
+  return twice;
+}
+
 }  // namespace mcval::stats::detail

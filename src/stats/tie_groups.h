@@ -25,6 +25,15 @@ TieGroups make_tie_groups(std::span<const int> labels, std::span<const double> s
 /// negatives tied); exact.
 std::uint64_t twice_pair_count(const TieGroups& groups);
 
+/// Per tie group, twice the DeLong placement of one of its cases: for a positive, 2 negatives
+/// below + negatives tied (twice V10); for a negative, 2 positives above + positives tied
+/// (twice V01). Exact integers.
+struct TwicePlacements {
+  std::vector<std::uint64_t> v10;
+  std::vector<std::uint64_t> v01;
+};
+TwicePlacements twice_placements(const TieGroups& groups);
+
 /// AUC from twice the pair count; NaN when a class is empty. Every AUC of the module is
 /// computed by this one expression, so equal counts give bit-identical AUCs.
 inline double auc_from_counts(std::uint64_t twice_pairs, std::uint64_t n_positive, std::uint64_t n_negative) {
