@@ -1,6 +1,7 @@
 """The real binary serving the real CMU slide: API, Deep Zoom, IIIF, caching, metrics."""
 import io
 import json
+import time
 import unittest
 
 from PIL import Image
@@ -160,16 +161,20 @@ class ServerTest(unittest.TestCase):
 
     def test_access_log_is_json_with_request_id(self):
         self.server.get("/healthz", {"X-Request-Id": "log-check-1"})
-        for line in self.server.log_lines:
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            if event.get("request_id") == "log-check-1":
-                self.assertEqual(event["status"], 200)
-                self.assertEqual(event["route"], "healthz")
-                self.assertIn("ts", event)
-                return
+        # The harness reads the server's stdout on its own thread: wait for the line to arrive.
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            for line in list(self.server.log_lines):
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    continue
+                if event.get("request_id") == "log-check-1":
+                    self.assertEqual(event["status"], 200)
+                    self.assertEqual(event["route"], "healthz")
+                    self.assertIn("ts", event)
+                    return
+            time.sleep(0.05)
         self.fail("no access log line for the request")
 
     def test_rescan_on_request(self):
