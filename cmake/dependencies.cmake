@@ -12,3 +12,19 @@ find_package(spdlog REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(Boost 1.74 REQUIRED)
 find_package(GTest REQUIRED)
+# OpenCV (inference: tissue detection with imgproc, ONNX models with dnn). Debian ships
+# OpenCVConfig.cmake only in the umbrella libopencv-dev; with just the per-module -dev packages
+# the same imported targets (opencv_core, opencv_imgproc, opencv_dnn) are made here.
+find_package(OpenCV 4 QUIET COMPONENTS core imgproc dnn)
+if(NOT OpenCV_FOUND)
+  find_path(MCVAL_OPENCV_INCLUDE_DIR opencv2/core.hpp PATH_SUFFIXES opencv4 REQUIRED)
+  foreach(component core imgproc dnn)
+    find_library(MCVAL_OPENCV_${component}_LIBRARY opencv_${component} REQUIRED)
+    add_library(opencv_${component} SHARED IMPORTED)
+    set_target_properties(opencv_${component} PROPERTIES
+      IMPORTED_LOCATION "${MCVAL_OPENCV_${component}_LIBRARY}"
+      INTERFACE_INCLUDE_DIRECTORIES "${MCVAL_OPENCV_INCLUDE_DIR}")
+  endforeach()
+  set_property(TARGET opencv_imgproc opencv_dnn APPEND PROPERTY INTERFACE_LINK_LIBRARIES opencv_core)
+  message(STATUS "OpenCV: module libraries under ${MCVAL_OPENCV_INCLUDE_DIR} (no OpenCVConfig.cmake)")
+endif()

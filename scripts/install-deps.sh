@@ -11,10 +11,14 @@ DEBIAN_PACKAGES=(
   libopenslide-dev libboost-dev libjpeg62-turbo-dev libpng-dev libtiff-dev
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libsqlite3-dev libssl-dev
   libgtest-dev libgmock-dev libturbojpeg0-dev
+  # inference: OpenCV's DNN module runs the ONNX models, imgproc does tissue detection
+  libopencv-core-dev libopencv-imgproc-dev libopencv-dnn-dev
   # test oracles and tools (Debian python under /usr/bin/python3)
   python3 python3-openslide python3-numpy python3-pil openslide-tools sqlite3 curl
   # independent implementations the validation statistics are checked against
   python3-sklearn python3-statsmodels python3-scipy r-cran-proc
+  # the demo model's training script and the inference oracle (PyTorch, ONNX export)
+  python3-torch python3-onnx
   # headless browser for the viewer tests
   chromium
 )

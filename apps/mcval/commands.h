@@ -30,12 +30,16 @@ struct SynthCommandOptions {
   long long width = 20000;
   long long height = 16000;
   unsigned long long seed = 1;
+  bool lesions = true;               ///< paint lesions and write their ground truth
+  std::vector<double> prevalence;    ///< per centre (or one for all); empty: defaults by position
+  std::string truth_out;             ///< empty: "ground-truth" beside the slide root
 };
 int run_synth(const Config& config, const SynthCommandOptions& options);
 
 struct ValidateCommandOptions {
   std::string dataset;                           ///< dataset CSV or JSON file
   std::string predictions;                       ///< predictions CSV file
+  std::string model;                             ///< or a registered model, run over the dataset
   std::optional<double> threshold;
   std::optional<std::string> development_centre;
   std::optional<double> target_sensitivity;
@@ -55,6 +59,14 @@ Result<dataset::Dataset> resolve_dataset(const Config& config, const std::string
 int run_dataset_import(const Config& config, const std::string& file, const std::string& name);
 int run_dataset_list(const Config& config);
 int run_dataset_show(const Config& config, const std::string& name);
+
+/// `mcval model add|list|show`: the model store under <data>/models.
+int run_model_add(const Config& config, const std::string& path);
+int run_model_list(const Config& config, bool json);
+int run_model_show(const Config& config, const std::string& reference);
+/// Scores PNG tiles of the model's input size with the model (as `mcval infer` runs it) and
+/// prints the class probabilities as JSON: for checking a package against its own framework.
+int run_model_score(const Config& config, const std::string& reference, const std::vector<std::string>& images);
 
 /// Prints every setting as a Markdown table (docs/configuration.md is checked against it).
 int run_config_docs();

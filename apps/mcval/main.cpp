@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include "commands.h"
+#include "infer_command.h"
 #include "mcval/common/logging.h"
 #include "settings_binding.h"
 
@@ -66,6 +67,16 @@ int run(int argc, char** argv) {
   synth->add_option("--width", synth_options.width, "Width in pixels")->capture_default_str()->check(CLI::Range(256LL, 200000LL));
   synth->add_option("--height", synth_options.height, "Height in pixels")->capture_default_str()->check(CLI::Range(256LL, 200000LL));
   synth->add_option("--seed", synth_options.seed, "Seed: the same seed gives the same files")->capture_default_str();
+  synth->add_flag("--lesions,!--no-lesions", synth_options.lesions,
+                  "Paint synthetic lesions on a share of the slides and write their ground truth (default: on)");
+  synth->add_option("--prevalence", synth_options.prevalence,
+                    "Share of positive slides per centre, comma-separated, one per centre or one for all "
+                    "(default: 0.5,0.35,0.25,0.4 by centre position)")
+      ->delimiter(',')
+      ->check(CLI::Range(0.0, 1.0));
+  synth->add_option("--truth-out", synth_options.truth_out,
+                    "Folder for ground_truth.csv, ground_truth_dataset.csv and lesions.geojson "
+                    "(default: ground-truth beside the slide root)");
 
   app::ValidateCommandOptions validate_options;
   auto* validate = cli.add_subcommand(
@@ -75,8 +86,13 @@ int run(int argc, char** argv) {
   validate->add_option("--dataset", validate_options.dataset,
                        "Dataset name in the catalogue, or a CSV/JSON file: "
                        "slide_id,centre,patient_id,label[,isup_grade,scanner,specimen,exclude_reason]");
-  validate->add_option("--predictions", validate_options.predictions, "Predictions CSV: slide_id,score[,isup_pred]")
-      ->check(CLI::ExistingFile);
+  auto* predictions_option =
+      validate->add_option("--predictions", validate_options.predictions, "Predictions CSV: slide_id,score[,isup_pred]")
+          ->check(CLI::ExistingFile);
+  validate
+      ->add_option("--model", validate_options.model,
+                   "Instead of --predictions: a registered model, run (or resumed) over the dataset's slides")
+      ->excludes(predictions_option);
   auto* summary_option = validate->add_flag(
       "--summary-only", validate_options.summary_only,
       "Federated mode at a centre: write summary.json with aggregates only (no slide or patient id, no per-slide row)");
@@ -118,6 +134,51 @@ int run(int argc, char** argv) {
   app::bind_settings(*dataset_show, config, "dataset");
   dataset_show->add_option("name", dataset_name, "Dataset name (or file)")->required();
 
+  auto* model_cmd = cli.add_subcommand("model", "Registered AI models: ONNX files with their model cards (immutable)");
+  model_cmd->require_subcommand(1);
+  std::string model_path, model_reference;
+  bool model_list_json = false;
+  auto* model_add = model_cmd->add_subcommand(
+      "add", "Check a model package (ONNX + card, see docs/model-card.md) and store it under its SHA-256");
+  app::bind_settings(*model_add, config, "model");
+  model_add->add_option("path", model_path, "Package folder, card file or ONNX file")->required();
+  auto* model_list = model_cmd->add_subcommand("list", "List the registered models");
+  app::bind_settings(*model_list, config, "model");
+  model_list->add_flag("--json", model_list_json, "Print JSON instead of a table");
+  auto* model_show = model_cmd->add_subcommand("show", "Show a model's card, hash and files as JSON");
+  app::bind_settings(*model_show, config, "model");
+  model_show->add_option("model", model_reference, "Hash prefix (8+ hex digits), name@version, or name")->required();
+
+  app::InferCommandOptions infer_options;
+  auto* infer = cli.add_subcommand(
+      "infer", "Run a registered model over the tissue of catalogued slides: heatmaps and slide scores, resumable, "
+               "sharded");
+  app::bind_settings(*infer, config, "infer");
+  infer->add_option("--model", infer_options.model, "Model: hash prefix (8+ hex digits), name@version, or name")
+      ->required();
+  auto* infer_centre = infer->add_option("--centre", infer_options.centre, "Only the slides of this centre");
+  infer->add_option("--dataset", infer_options.dataset, "Only the slides of this dataset (name or CSV/JSON file)")
+      ->excludes(infer_centre);
+  infer->add_option("slide_ids", infer_options.slides, "Only these slide ids (after the options)");
+  infer->add_option("--shard", infer_options.shard,
+                    "Process shard i of N (i/N, 0-based): a deterministic 1/N of the slides, so N processes together "
+                    "equal one")
+      ->capture_default_str();
+  infer->add_option("--batch-size", infer_options.batch_size, "Tiles per model call")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 4096));
+  infer->add_flag("--force", infer_options.force, "Recompute slides that already have a result for this model");
+  infer->add_flag("--json", infer_options.json, "Print the run's summary as JSON");
+
+  std::vector<std::string> model_images;
+  auto* model_score = model_cmd->add_subcommand(
+      "score", "Score PNG tiles of the model's input size and print the class probabilities as JSON");
+  app::bind_settings(*model_score, config, "model");
+  model_score->add_option("model", model_reference, "Hash prefix (8+ hex digits), name@version, or name")->required();
+  model_score->add_option("images", model_images, "PNG tiles, input_px x input_px")
+      ->required()
+      ->check(CLI::ExistingFile);
+
   auto* config_cmd = cli.add_subcommand("config", "Settings");
   config_cmd->require_subcommand(1);
   auto* config_docs = config_cmd->add_subcommand("docs", "Print every setting as a Markdown table");
@@ -154,8 +215,9 @@ int run(int argc, char** argv) {
   if (synth->parsed()) return app::run_synth(config, synth_options);
   if (validate->parsed()) {
     if (validate_options.combine.empty()) {
-      if (validate_options.dataset.empty() || validate_options.predictions.empty()) {
-        return app::fail(Error{ErrorCode::invalid_argument, "give --dataset and --predictions (or --combine summaries)"});
+      if (validate_options.dataset.empty() || (validate_options.predictions.empty() && validate_options.model.empty())) {
+        return app::fail(Error{ErrorCode::invalid_argument,
+                               "give --dataset and --predictions or --model (or --combine summaries)"});
       }
       if (!validate_options.threshold && !validate_options.development_centre) {
         return app::fail(Error{ErrorCode::invalid_argument, "give --threshold or --development-centre"});
@@ -166,6 +228,11 @@ int run(int argc, char** argv) {
   if (dataset_import->parsed()) return app::run_dataset_import(config, dataset_file, dataset_name);
   if (dataset_list->parsed()) return app::run_dataset_list(config);
   if (dataset_show->parsed()) return app::run_dataset_show(config, dataset_name);
+  if (model_add->parsed()) return app::run_model_add(config, model_path);
+  if (model_list->parsed()) return app::run_model_list(config, model_list_json);
+  if (model_show->parsed()) return app::run_model_show(config, model_reference);
+  if (model_score->parsed()) return app::run_model_score(config, model_reference, model_images);
+  if (infer->parsed()) return app::run_infer(config, infer_options);
   if (config_docs->parsed()) return app::run_config_docs();
   return 2;
 }

@@ -14,6 +14,8 @@
 #include "mcval/common/logging.h"
 #include "mcval/http/routes.h"
 #include "mcval/http/server.h"
+#include "mcval/inference/inference_store.h"
+#include "mcval/inference/model_store.h"
 #include "mcval/slide/openslide_source.h"
 #include "mcval/slide/slide_pool.h"
 #include "mcval/slide/tile_cache.h"
@@ -115,9 +117,11 @@ int run_serve(const Config& config) {
 
   http::Router router;
   const validation::ReportStore reports(reports_folder(config));
+  const inference::InferenceStore inference_results(config.data);
+  const inference::ModelStore models(config.data);
   const http::RouteContext context{**catalog, tile_service, metrics, state,
                                    config.web_root.empty() ? default_web_root() : std::filesystem::path(config.web_root),
-                                   MCVAL_VERSION, reports};
+                                   MCVAL_VERSION, reports, inference_results, models};
   if (auto registered = http::register_routes(router, context); !registered.ok()) return fail(registered.error());
 
   http::ServerOptions server_options;

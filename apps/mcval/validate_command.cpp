@@ -4,6 +4,10 @@
 #include <map>
 
 #include "commands.h"
+#include "mcval/common/files.h"
+#include "infer_command.h"
+#include "mcval/inference/inference_store.h"
+#include "mcval/inference/model_store.h"
 #include "mcval/catalog/sqlite_catalog.h"
 #include "mcval/dataset/dataset.h"
 #include "mcval/dataset/join.h"
@@ -23,21 +27,6 @@ namespace mcval::app {
   } while (0)
 
 namespace {
-
-/// Writes a file completely or not at all (temporary file, then rename).
-Status write_atomically(const std::filesystem::path& path, const std::string& content) {
-  const auto temporary = path.parent_path() / ("." + path.filename().string() + ".tmp");
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out.write(content.data(), static_cast<std::streamsize>(content.size()));
-    out.flush();
-    if (!out) return Error{ErrorCode::io_error, "cannot write " + temporary.string()};
-  }
-  std::error_code ec;
-  std::filesystem::rename(temporary, path, ec);
-  if (ec) return Error{ErrorCode::io_error, "cannot move " + temporary.string() + " into place: " + ec.message()};
-  return {};
-}
 
 Status create_folder(const std::string& folder) {
   std::error_code ec;
@@ -61,6 +50,36 @@ std::map<std::string, std::string> catalogue_index(const Config& config) {
     index.emplace(std::filesystem::path(s.relative_path).stem().string(), s.id);
   }
   return index;
+}
+
+/// --model: runs (or resumes) the model over the dataset's catalogued slides and takes their
+/// slide scores as the predictions. Slides whose inference failed, or that the slide store
+/// lacks, have no prediction: the report's flow counts them as failed inference.
+Result<dataset::Predictions> predictions_from_model(const Config& config, const dataset::Dataset& dataset,
+                                                    const std::map<std::string, std::string>& index,
+                                                    const inference::ModelRecord& model) {
+  InferCommandOptions infer;
+  infer.model = model.sha256;
+  std::map<std::string, std::string> catalogue_ids;  // dataset slide id -> catalogue id
+  for (const auto& row : dataset.rows()) {
+    if (row.excluded()) continue;
+    const auto it = index.find(row.slide_id);
+    if (it == index.end()) continue;
+    catalogue_ids.emplace(row.slide_id, it->second);
+    infer.slides.push_back(it->second);
+  }
+  if (infer.slides.empty()) {
+    return Error{ErrorCode::not_found, "no slide of the dataset is in the catalogue (run `mcval ingest` first?)"};
+  }
+  MCVAL_TRY_ASSIGN(outcome, infer_selected_slides(config, model, infer));
+  if (outcome.stopped) return Error{ErrorCode::cancelled, "inference was stopped; run the command again to resume"};
+  const inference::InferenceStore store(config.data);
+  std::vector<dataset::Prediction> rows;
+  for (const auto& [slide_id, catalogue_id] : catalogue_ids) {
+    MCVAL_TRY_ASSIGN(record, store.find(model.sha256, catalogue_id));
+    if (record && record->status == "ok" && record->score) rows.push_back({slide_id, *record->score, std::nullopt});
+  }
+  return dataset::Predictions::from_rows(std::move(rows), model.card.name + "@" + model.card.version, model.sha256);
 }
 
 }  // namespace
@@ -106,8 +125,8 @@ int run_combine(const Config& config, const ValidateCommandOptions& options) {
   if (!html.ok()) return fail(html.error());
   MCVAL_TRY_OR_FAIL(create_folder(options.out));
   const std::filesystem::path out(options.out);
-  MCVAL_TRY_OR_FAIL(write_atomically(out / "report.json", report->dump(2) + "\n"));
-  MCVAL_TRY_OR_FAIL(write_atomically(out / "report.html", *html));
+  MCVAL_TRY_OR_FAIL(write_file_atomic(out / "report.json", report->dump(2) + "\n"));
+  MCVAL_TRY_OR_FAIL(write_file_atomic(out / "report.html", *html));
   validation::ReportStore store(reports_folder(config));
   auto run_id = store.save(*report, *html, "");
   if (!run_id.ok()) return fail(run_id.error());
@@ -125,22 +144,33 @@ int run_validate(const Config& config, const ValidateCommandOptions& options) {
   if (!options.combine.empty()) return run_combine(config, options);
   auto dataset = resolve_dataset(config, options.dataset);
   if (!dataset.ok()) return fail(dataset.error());
-  auto predictions = dataset::load_predictions(options.predictions);
+  const auto index = catalogue_index(config);
+  std::optional<inference::ModelRecord> model;
+  if (!options.model.empty()) {
+    auto found = inference::ModelStore(config.data).find(options.model);
+    if (!found.ok()) return fail(found.error());
+    model = std::move(*found);
+  }
+  auto predictions = model ? predictions_from_model(config, *dataset, index, *model)
+                           : dataset::load_predictions(options.predictions);
   if (!predictions.ok()) return fail(predictions.error());
 
   auto run = validation_options(config, options);
+  if (model) {
+    run.predictions_source = "mcval infer: " + model->card.name + "@" + model->card.version;
+    run.heatmap_model = model->sha256;
+  }
   if (options.summary_only) {
     auto summary = validation::build_summary(*dataset, *predictions, run);
     if (!summary.ok()) return fail(summary.error());
     MCVAL_TRY_OR_FAIL(create_folder(options.out));
     const auto path = std::filesystem::path(options.out) / "summary.json";
-    MCVAL_TRY_OR_FAIL(write_atomically(path, summary->dump(2) + "\n"));
+    MCVAL_TRY_OR_FAIL(write_file_atomic(path, summary->dump(2) + "\n"));
     std::printf("summary of %zu centres (aggregates only) written to %s, content_sha256 %s\n",
                 (*summary)["centres"].size(), path.string().c_str(),
                 (*summary)["content_sha256"].get<std::string>().c_str());
     return 0;
   }
-  const auto index = catalogue_index(config);
   run.catalogue_id = [&index](const std::string& slide_id) -> std::optional<std::string> {
     const auto it = index.find(slide_id);
     if (it == index.end()) return std::nullopt;
@@ -160,7 +190,7 @@ int run_validate(const Config& config, const ValidateCommandOptions& options) {
        {std::pair<std::string, std::string>{"per_slide.csv", per_slide},
         {"report.json", report->dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"},
         {"report.html", *html}}) {
-    if (auto written = write_atomically(out / file, content); !written.ok()) return fail(written.error());
+    if (auto written = write_file_atomic(out / file, content); !written.ok()) return fail(written.error());
   }
   // Also kept in the data folder, where `mcval serve` lists and shows it.
   validation::ReportStore store(reports_folder(config));

@@ -7,6 +7,7 @@
 
 #include "mcval/common/logging.h"
 #include "mcval/common/strings.h"
+#include "route_support.h"
 
 namespace mcval::http {
 
@@ -27,10 +28,6 @@ nlohmann::json optional_number(const std::optional<double>& v) {
   return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
 }
 
-Response json_ok(const nlohmann::json& body) {
-  return Response::json(200, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-}
-
 template <typename Int>
 Result<Int> integer_param(const std::string& text, const char* what) {
   Int value{};
@@ -47,33 +44,12 @@ Result<tiles::ImageFormat> dzi_format(const std::string& extension) {
   return Error{ErrorCode::not_found, "Deep Zoom tiles are .jpeg or .png"};
 }
 
-/// Answers 304 when the client already holds this representation.
-bool not_modified(const Request& request, const std::string& etag) {
-  const auto inm = request.header("if-none-match");
-  if (inm.empty()) return false;
-  if (inm == "*") return true;
-  for (auto candidate : split(inm, ',')) {
-    candidate = trim(candidate);
-    if (starts_with(candidate, "W/")) candidate.remove_prefix(2);
-    if (candidate == etag) return true;
-  }
-  return false;
-}
-
 Response image_response(const tiles::EncodedImage& image) {
   Response r;
   r.status = 200;
   r.content_type = image->content_type;
   r.body = image->bytes;
   r.header("ETag", image->etag);
-  r.header("Cache-Control", kTileCacheControl);
-  return r;
-}
-
-Response not_modified_response(const std::string& etag) {
-  Response r;
-  r.status = 304;
-  r.header("ETag", etag);
   r.header("Cache-Control", kTileCacheControl);
   return r;
 }
@@ -130,6 +106,30 @@ Status register_static_assets(Router& router, const std::filesystem::path& web_r
 
 }  // namespace
 
+Response json_ok(const nlohmann::json& body) {
+  return Response::json(200, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+bool not_modified(const Request& request, const std::string& etag) {
+  const auto inm = request.header("if-none-match");
+  if (inm.empty()) return false;
+  if (inm == "*") return true;
+  for (auto candidate : split(inm, ',')) {
+    candidate = trim(candidate);
+    if (starts_with(candidate, "W/")) candidate.remove_prefix(2);
+    if (candidate == etag) return true;
+  }
+  return false;
+}
+
+Response not_modified_response(const std::string& etag, const std::string& cache_control) {
+  Response r;
+  r.status = 304;
+  r.header("ETag", etag);
+  r.header("Cache-Control", cache_control);
+  return r;
+}
+
 nlohmann::json slide_json(const catalog::SlideRecord& record) {
   const auto& p = record.properties;
   nlohmann::json levels = nlohmann::json::array();
@@ -161,7 +161,8 @@ nlohmann::json slide_json(const catalog::SlideRecord& record) {
        {{"self", base},
         {"dzi", "/dzi/" + record.id + ".dzi"},
         {"iiif", "/iiif/3/" + record.id + "/info.json"},
-        {"thumbnail", base + "/thumbnail"}}},
+        {"thumbnail", base + "/thumbnail"},
+        {"inference", base + "/inference"}}},
   };
 }
 
@@ -199,13 +200,19 @@ Status register_routes(Router& router, const RouteContext& ctx) {
     auto slides = c->catalog.list_slides(req.query_param("centre"));
     if (!slides.ok()) return error_response(slides.error(), req);
     nlohmann::json list = nlohmann::json::array();
-    for (const auto& s : *slides) list.push_back(slide_json(s));
+    for (const auto& s : *slides) {
+      auto json = slide_json(s);
+      json["inference_count"] = inference_count(*c, s.id);
+      list.push_back(std::move(json));
+    }
     return json_ok({{"slides", list}});
   });
   router.add("GET", "/api/v1/slides/{id}", "api.slide", [c](Request& req) {
     auto record = c->tiles.slide(req.param("id"));
     if (!record.ok()) return error_response(record.error(), req);
-    return json_ok(slide_json(*record));
+    auto json = slide_json(*record);
+    json["inference_count"] = inference_count(*c, record->id);
+    return json_ok(json);
   });
   router.add("GET", "/api/v1/slides/{id}/thumbnail", "api.thumbnail", [c](Request& req) {
     int max_px = 256;
@@ -215,7 +222,7 @@ Status register_routes(Router& router, const RouteContext& ctx) {
       max_px = *parsed;
     }
     const auto etag = c->tiles.etag_for(req.param("id"), tiles::TileService::thumbnail_key(max_px));
-    if (etag.ok() && not_modified(req, *etag)) return not_modified_response(*etag);
+    if (etag.ok() && not_modified(req, *etag)) return not_modified_response(*etag, kTileCacheControl);
     auto image = c->tiles.thumbnail(req.param("id"), max_px);
     if (!image.ok()) return error_response(image.error(), req);
     return image_response(*image);
@@ -271,7 +278,7 @@ Status register_routes(Router& router, const RouteContext& ctx) {
       if (e) return error_response(*e, req);
     }
     const auto etag = c->tiles.etag_for(req.param("id"), tiles::TileService::dzi_tile_key(*level, *col, *row, *format));
-    if (etag.ok() && not_modified(req, *etag)) return not_modified_response(*etag);
+    if (etag.ok() && not_modified(req, *etag)) return not_modified_response(*etag, kTileCacheControl);
     auto tile = c->tiles.dzi_tile(req.param("id"), *level, *col, *row, *format);
     if (!tile.ok()) return error_response(tile.error(), req);
     Response r = image_response(*tile);
@@ -315,7 +322,7 @@ Status register_routes(Router& router, const RouteContext& ctx) {
     } else {
       const auto etag = c->tiles.etag_for(req.param("id"), tiles::TileService::iiif_key(*request));
       if (etag.ok() && not_modified(req, *etag)) {
-        r = not_modified_response(*etag);
+        r = not_modified_response(*etag, kTileCacheControl);
       } else if (auto image = c->tiles.iiif_image(req.param("id"), *request); image.ok()) {
         r = image_response(*image);
         r.header("Link", "<http://iiif.io/api/image/3/level2.json>;rel=\"profile\"");
@@ -338,6 +345,8 @@ Status register_routes(Router& router, const RouteContext& ctx) {
       return r;
     });
   }
+
+  register_inference_routes(router, ctx);
 
   return register_static_assets(router, ctx.web_root);
 }

@@ -34,6 +34,33 @@ bool well_formed(const RgbImage& image) {
          image.pixels.size() == static_cast<std::size_t>(image.width) * static_cast<std::size_t>(image.height) * 3;
 }
 
+Result<std::string> write_png(int width, int height, png_uint_32 format, const std::uint8_t* pixels,
+                              std::size_t stride) {
+  png_image png;
+  std::memset(&png, 0, sizeof png);
+  png.version = PNG_IMAGE_VERSION;
+  png.width = static_cast<png_uint_32>(width);
+  png.height = static_cast<png_uint_32>(height);
+  png.format = format;
+  png.flags = PNG_IMAGE_FLAG_FAST;
+  // First call measures, second writes: the simplified API has no growing buffer.
+  png_alloc_size_t size = 0;
+  const auto row_stride = static_cast<png_int_32>(stride);
+  if (png_image_write_to_memory(&png, nullptr, &size, 0, pixels, row_stride, nullptr) == 0) {
+    const std::string message = png.message;
+    png_image_free(&png);
+    return Error{ErrorCode::internal, "PNG encoding failed: " + message};
+  }
+  std::string out(size, '\0');
+  if (png_image_write_to_memory(&png, out.data(), &size, 0, pixels, row_stride, nullptr) == 0) {
+    const std::string message = png.message;
+    png_image_free(&png);
+    return Error{ErrorCode::internal, "PNG encoding failed: " + message};
+  }
+  out.resize(size);
+  return out;
+}
+
 }  // namespace
 
 Result<std::string> encode_jpeg(const RgbImage& image, int quality) {
@@ -78,32 +105,19 @@ Result<RgbImage> decode_jpeg(std::string_view bytes) {
 
 Result<std::string> encode_png(const RgbImage& image) {
   if (!well_formed(image)) return Error{ErrorCode::invalid_argument, "cannot encode an empty image"};
-  png_image png;
-  std::memset(&png, 0, sizeof png);
-  png.version = PNG_IMAGE_VERSION;
-  png.width = static_cast<png_uint_32>(image.width);
-  png.height = static_cast<png_uint_32>(image.height);
-  png.format = PNG_FORMAT_RGB;
-  png.flags = PNG_IMAGE_FLAG_FAST;
-  // First call measures, second writes: the simplified API has no growing buffer.
-  png_alloc_size_t size = 0;
-  const auto stride = static_cast<png_int_32>(image.stride());
-  if (png_image_write_to_memory(&png, nullptr, &size, 0, image.pixels.data(), stride, nullptr) == 0) {
-    const std::string message = png.message;
-    png_image_free(&png);
-    return Error{ErrorCode::internal, "PNG encoding failed: " + message};
-  }
-  std::string out(size, '\0');
-  if (png_image_write_to_memory(&png, out.data(), &size, 0, image.pixels.data(), stride, nullptr) == 0) {
-    const std::string message = png.message;
-    png_image_free(&png);
-    return Error{ErrorCode::internal, "PNG encoding failed: " + message};
-  }
-  out.resize(size);
-  return out;
+  return write_png(image.width, image.height, PNG_FORMAT_RGB, image.pixels.data(), image.stride());
 }
 
-Result<RgbImage> decode_png(std::string_view bytes) {
+Result<std::string> encode_png(const RgbaImage& image) {
+  if (image.width <= 0 || image.height <= 0 ||
+      image.pixels.size() != static_cast<std::size_t>(image.width) * static_cast<std::size_t>(image.height) * 4) {
+    return Error{ErrorCode::invalid_argument, "cannot encode an empty image"};
+  }
+  return write_png(image.width, image.height, PNG_FORMAT_RGBA, image.pixels.data(),
+                   static_cast<std::size_t>(image.width) * 4);
+}
+
+Result<RgbaImage> decode_png_rgba(std::string_view bytes) {
   png_image png;
   std::memset(&png, 0, sizeof png);
   png.version = PNG_IMAGE_VERSION;
@@ -116,20 +130,25 @@ Result<RgbImage> decode_png(std::string_view bytes) {
     png_image_free(&png);
     return Error{ErrorCode::payload_too_large, "PNG image " + size + " is too large to decode"};
   }
-  // Read RGBA and drop alpha rather than let libpng composite onto undefined pixels.
   png.format = PNG_FORMAT_RGBA;
-  std::vector<std::uint8_t> rgba(static_cast<std::size_t>(png.width) * png.height * 4);
-  if (png_image_finish_read(&png, nullptr, rgba.data(), 0, nullptr) == 0) {
+  RgbaImage image(static_cast<int>(png.width), static_cast<int>(png.height));
+  if (png_image_finish_read(&png, nullptr, image.pixels.data(), 0, nullptr) == 0) {
     const std::string message = png.message;
     png_image_free(&png);
     return Error{ErrorCode::bad_request, "damaged PNG image: " + message};
   }
-  RgbImage image(static_cast<int>(png.width), static_cast<int>(png.height));
+  return image;
+}
+
+Result<RgbImage> decode_png(std::string_view bytes) {
+  // Read RGBA and drop alpha rather than let libpng composite onto undefined pixels.
+  MCVAL_TRY_ASSIGN(rgba, decode_png_rgba(bytes));
+  RgbImage image(rgba.width, rgba.height);
   std::uint8_t* dst = image.pixels.data();
-  for (std::size_t i = 0; i < rgba.size(); i += 4) {
-    *dst++ = rgba[i];
-    *dst++ = rgba[i + 1];
-    *dst++ = rgba[i + 2];
+  for (std::size_t i = 0; i < rgba.pixels.size(); i += 4) {
+    *dst++ = rgba.pixels[i];
+    *dst++ = rgba.pixels[i + 1];
+    *dst++ = rgba.pixels[i + 2];
   }
   return image;
 }

@@ -496,9 +496,11 @@ Result<std::vector<SlideInfo>> synthesize_workspace(const WorkspaceOptions& opti
                               {"Centre", centre},
                               {"Seed", std::to_string(plan.spec.seed)},
                               {"Stain", stains[c].name}};
+      SlideContent content;
       if (options.content) {
-        MCVAL_TRY_ASSIGN(stages, options.content(plan, tissue));
-        plan.spec.content = std::move(stages);
+        MCVAL_TRY_ASSIGN(made, options.content(plan, tissue));
+        content = std::move(made);
+        plan.spec.content = std::move(content.stages);
       }
       const int slide_number = static_cast<int>(written.size());
       ProgressCallback forward;
@@ -508,6 +510,8 @@ Result<std::vector<SlideInfo>> synthesize_workspace(const WorkspaceOptions& opti
       MCVAL_TRY_ASSIGN(info, write_aperio_slide(plan.spec, tissue, plan.path, forward));
       info.centre = centre;
       info.index = i;
+      info.truth = std::move(content.truth);
+      info.regions = std::move(content.regions);
       written.push_back(std::move(info));
     }
   }

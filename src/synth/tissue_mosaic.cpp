@@ -68,7 +68,8 @@ AxisSample axis_sample(std::int64_t x, const double* seams, std::int64_t first, 
 
 }  // namespace
 
-TissueMosaic::TissueMosaic(const TissueSource& source, std::int64_t width, std::int64_t height, std::uint64_t seed)
+TissueMosaic::TissueMosaic(const TissueSource& source, std::int64_t width, std::int64_t height, std::uint64_t seed,
+                           PatchRange patches)
     : source_(&source),
       width_(std::max<std::int64_t>(width, 1)),
       height_(std::max<std::int64_t>(height, 1)),
@@ -77,6 +78,13 @@ TissueMosaic::TissueMosaic(const TissueSource& source, std::int64_t width, std::
       overlap_px_(2 * std::max(1, source.patch_px() / 32)),
       wave_px_(source.patch_px() * 5 / 64),
       cell_px_(source.patch_px() - 2 * std::max(1, source.patch_px() / 32) - 2 * (source.patch_px() * 5 / 64)) {
+  const std::size_t total = source.patches().size();
+  const double from = std::clamp(patches.from, 0.0, 1.0);
+  const double to = std::clamp(patches.to, from, 1.0);
+  first_patch_ = std::min(static_cast<std::size_t>(from * static_cast<double>(total)), total - 1);
+  const auto last = static_cast<std::size_t>(std::ceil(to * static_cast<double>(total)));
+  patch_count_ = std::clamp<std::size_t>(last, first_patch_ + 1, total) - first_patch_;
+
   detail::Rng rng(detail::hash_mix(seed, 0x15a7d5));
   const int count = 2 + static_cast<int>(rng.below(3));
   const double w = static_cast<double>(width_);
@@ -207,6 +215,43 @@ float TissueMosaic::tissue_weight(std::int64_t x, std::int64_t y) const {
   return ramp(top + (bottom - top) * fy);
 }
 
+void TissueMosaic::tissue_weights(std::int64_t x0, std::int64_t y0, int width, int height, float* out) const {
+  if (width <= 0 || height <= 0) return;
+  const std::int64_t gx0 = floor_div(x0, kMaskStep);
+  const std::int64_t gy0 = floor_div(y0, kMaskStep);
+  const int gw = static_cast<int>(floor_div(x0 + width - 1, kMaskStep) + 2 - gx0);
+  const int gh = static_cast<int>(floor_div(y0 + height - 1, kMaskStep) + 2 - gy0);
+  std::vector<float> grid(static_cast<std::size_t>(gw) * gh);
+  for (int j = 0; j < gh; ++j)
+    for (int i = 0; i < gw; ++i) grid[static_cast<std::size_t>(j) * gw + i] = grid_depth(gx0 + i, gy0 + j);
+  for (int y = 0; y < height; ++y) {
+    float* row = out + static_cast<std::size_t>(y) * width;
+    const std::int64_t sy = y0 + y;
+    if (sy < 0 || sy >= height_) {
+      std::fill_n(row, width, 0.0f);
+      continue;
+    }
+    const std::int64_t gy = sy / kMaskStep;
+    const float fy = static_cast<float>(sy - gy * kMaskStep) / kMaskStep;
+    const float* g_top = grid.data() + static_cast<std::size_t>(gy - gy0) * gw;
+    const float* g_bottom = g_top + gw;
+    for (int x = 0; x < width; ++x) {
+      const std::int64_t sx = x0 + x;
+      if (sx < 0 || sx >= width_) {
+        row[x] = 0.0f;
+        continue;
+      }
+      // As tissue_weight, operation for operation.
+      const std::int64_t gx = sx / kMaskStep;
+      const int gi = static_cast<int>(gx - gx0);
+      const float fx = static_cast<float>(sx - gx * kMaskStep) / kMaskStep;
+      const float top = g_top[gi] + (g_top[gi + 1] - g_top[gi]) * fx;
+      const float bottom = g_bottom[gi] + (g_bottom[gi + 1] - g_bottom[gi]) * fx;
+      row[x] = ramp(top + (bottom - top) * fy);
+    }
+  }
+}
+
 double TissueMosaic::seam(int axis, std::int64_t index, std::int64_t t) const {
   const std::uint64_t h =
       detail::hash_mix(seed_, static_cast<std::uint64_t>(index), static_cast<std::uint64_t>(axis), 0x5ea3);
@@ -251,8 +296,8 @@ TissueMosaic::Cell TissueMosaic::cell(std::int64_t i, std::int64_t j) const {
   // Patches are ordered by haematoxylin density; the region field picks the density, so
   // neighbouring cells draw alike patches and the slide shows regions at low magnification.
   const double pick = region(i, j) + kPatchJitter * signed_unit(detail::splitmix64(h));
-  const auto count = static_cast<double>(patches.size());
-  const auto index = static_cast<std::size_t>(std::clamp(pick * count, 0.0, count - 1));
+  const auto count = static_cast<double>(patch_count_);
+  const auto index = first_patch_ + static_cast<std::size_t>(std::clamp(pick * count, 0.0, count - 1));
   const PatchOrigin& origin = patches[index];
   const unsigned orientation = static_cast<unsigned>(h >> 40) & 7u;
   const int last = patch_px_ - 1;

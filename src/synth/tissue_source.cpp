@@ -101,6 +101,7 @@ Result<TissueSource> TissueSource::from_image(slide::RgbImage level0, std::optio
   std::array<std::vector<std::uint32_t>, 3> glass_histogram;
   for (auto& histogram : glass_histogram) histogram.assign(256, 0);
   std::array<double, 3> tissue_sum{};
+  std::array<std::int64_t, 256> red_histogram{};  // of the tissue pixels
   std::int64_t tissue_count = 0;
   for (int y = 0; y < h; ++y) {
     const std::uint8_t* row = level0.row(y);
@@ -110,6 +111,7 @@ Result<TissueSource> TissueSource::from_image(slide::RgbImage level0, std::optio
       const bool tissue = is_tissue(p);
       if (tissue) {
         ++tissue_count;
+        ++red_histogram[p[0]];
         for (int c = 0; c < 3; ++c) tissue_sum[static_cast<std::size_t>(c)] += p[c];
       } else {
         for (int c = 0; c < 3; ++c) ++glass_histogram[static_cast<std::size_t>(c)][p[c]];
@@ -181,6 +183,27 @@ Result<TissueSource> TissueSource::from_image(slide::RgbImage level0, std::optio
   }
   std::stable_sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   for (const auto& [score, index] : scored) source.patches_.push_back(candidates[index]);
+  // Nuclei: the darkest tenth of the tissue in red (a threshold on the red histogram), their
+  // mean OD per channel (red_od is the OD of any 8-bit intensity).
+  int red_limit = 0;
+  for (std::int64_t seen = 0; red_limit < 255; ++red_limit) {
+    seen += red_histogram[static_cast<std::size_t>(red_limit)];
+    if (seen * 10 >= tissue_count) break;
+  }
+  std::array<double, 3> od_sum{};
+  std::int64_t od_count = 0;
+  for (int y = 0; y < h; ++y) {
+    const std::uint8_t* row = level0.row(y);
+    for (int x = 0; x < w; ++x) {
+      const std::uint8_t* p = row + x * 3;
+      if (p[0] > red_limit || !is_tissue(p)) continue;
+      for (std::size_t c = 0; c < 3; ++c) od_sum[c] += red_od[p[c]];
+      ++od_count;
+    }
+  }
+  for (std::size_t c = 0; c < 3; ++c) {
+    source.nucleus_od_[c] = od_count > 0 ? od_sum[c] / static_cast<double>(od_count) : 0;
+  }
   source.stain_vectors_ = estimate_stain_vectors(level0);
   source.image_ = std::move(level0);
   return source;

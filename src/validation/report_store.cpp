@@ -1,9 +1,8 @@
 #include "mcval/validation/report_store.h"
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
+#include "mcval/common/files.h"
 #include "mcval/common/sha256.h"
 
 namespace mcval::validation {
@@ -14,22 +13,6 @@ bool is_run_id(const std::string& id) {
   return id.size() == 16 && std::all_of(id.begin(), id.end(), [](char c) {
            return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
          });
-}
-
-Result<std::string> read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error{ErrorCode::not_found, "no such report file"};
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  return bytes.str();
-}
-
-Status write_file(const std::filesystem::path& path, const std::string& content) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(content.data(), static_cast<std::streamsize>(content.size()));
-  out.flush();
-  if (!out) return Error{ErrorCode::io_error, "cannot write " + path.string()};
-  return {};
 }
 
 }  // namespace

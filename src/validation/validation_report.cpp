@@ -316,7 +316,11 @@ Result<json> build_report(const dataset::Dataset& dataset, const dataset::Predic
                 {"score", r.score}, {"predicted", predicted},
                 {"kind", r.label == 1 ? "false negative" : "false positive"}, {"viewer_url", nullptr}};
     if (options.catalogue_id) {
-      if (auto id = options.catalogue_id(r.slide_id)) row["viewer_url"] = "/#bg=" + *id;
+      if (auto id = options.catalogue_id(r.slide_id)) {
+        std::string url = "/#bg=" + *id;
+        if (!options.heatmap_model.empty()) url += "&heatmap=" + options.heatmap_model.substr(0, 16);
+        row["viewer_url"] = url;
+      }
     }
     misclassified.push_back(row);
   }

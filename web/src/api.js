@@ -70,3 +70,44 @@ export async function listReports() {
   const body = await getJson('/api/v1/reports');
   return Array.isArray(body.reports) ? body.reports : [];
 }
+
+/**
+ * The slide's inference results, one per model (ok or failed), as the server describes them.
+ * @returns {Promise<Array<object>>}
+ */
+export async function listInference(slideId) {
+  const body = await getJson(`/api/v1/slides/${encodeURIComponent(slideId)}/inference`);
+  return Array.isArray(body.results) ? body.results : [];
+}
+
+let colormapsPromise = null;
+
+/**
+ * The heatmap colormaps, each as its 256 colours ('#rrggbb'), fetched once.
+ * @returns {Promise<Map<string, string[]>>}
+ */
+export function getColormaps() {
+  if (!colormapsPromise) {
+    colormapsPromise = getJson('/api/v1/colormaps')
+      .then((body) => new Map((body.colormaps || []).map((c) => [c.name, c.colours])))
+      .catch((err) => {
+        colormapsPromise = null;
+        throw err;
+      });
+  }
+  return colormapsPromise;
+}
+
+/** The heatmap layer image of a result: one pixel per grid tile, coloured and thresholded. */
+export function heatmapImageUrl(result, { classIndex, colormap, threshold }) {
+  const params = new URLSearchParams({
+    class: String(classIndex),
+    colormap,
+    threshold: String(threshold),
+  });
+  return `${result.urls.heatmap_png}?${params}`;
+}
+
+export function tissueImageUrl(result) {
+  return result.urls.tissue_png;
+}

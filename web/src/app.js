@@ -1,7 +1,9 @@
 // Entry point of the viewer: wires the file browser, the OpenSeadragon viewer, the layer panel,
-// the scale bar and the URL state together.
+// the scale bar and the URL state together, and gives the background slide its inference
+// layers.
 
-import { getSlide } from './api.js';
+import { getSlide, listInference } from './api.js';
+import { overlayStates, overlaysFor } from './inference-layers.js';
 import { LayersPanel } from './layers-panel.js';
 import { ReportsPanel } from './reports-panel.js';
 import { ScaleBar } from './scalebar.js';
@@ -59,6 +61,9 @@ class App {
       bar: $('scalebar-bar'), label: $('scalebar-label'), magnification: $('magnification'),
     });
     this.restoring = false;
+    /** The slide whose inference layers the viewer shows (or is loading); null for none. */
+    this.inferenceFor = null;
+    this.inferenceRequest = 0;
     this.lastHash = null;
     this.hashTimer = 0;
     this.hudFrame = 0;
@@ -134,6 +139,8 @@ class App {
         }
       }
       if (state.viewport && this.viewer.background) this.viewer.setViewport(state.viewport);
+      const background = this.viewer.background;
+      await this.loadInference(background ? background.slide.id : null, state.inference);
     } finally {
       this.restoring = false;
       this.writeHash();
@@ -148,7 +155,31 @@ class App {
     if (centre && centre !== this.browser.centre) this.browser.selectCentre(centre);
   }
 
+  /**
+   * Shows the inference layers of a slide (the background), with the settings a URL asked for.
+   * A later call wins over one still waiting for the server.
+   */
+  async loadInference(slideId, states = []) {
+    this.inferenceFor = slideId;
+    const request = ++this.inferenceRequest;
+    let results = [];
+    if (slideId) {
+      try {
+        results = await listInference(slideId);
+      } catch (err) {
+        showError(err);
+      }
+    }
+    if (request !== this.inferenceRequest) return;
+    await this.viewer.setOverlays(overlaysFor(results, states));
+  }
+
   onViewerChange() {
+    const background = this.viewer.background;
+    const backgroundId = background ? background.slide.id : null;
+    if (!this.restoring && backgroundId !== this.inferenceFor) {
+      this.loadInference(backgroundId).catch(showError);
+    }
     const hasSlide = this.viewer.entries.length > 0;
     $('empty-state').hidden = hasSlide;
     $('hud').hidden = !hasSlide;
@@ -191,6 +222,7 @@ class App {
       centre: this.browser.centre,
       background: background ? toLayer(background) : null,
       layers: this.viewer.layers.map(toLayer),
+      inference: overlayStates(this.viewer.overlays),
       viewport: background ? this.viewer.getViewport() : null,
     };
   }
@@ -235,6 +267,21 @@ class App {
           name: entry.slide.name,
           opacity: entry.item.getOpacity(),
           fullyLoaded: entry.item.getFullyLoaded(),
+        })),
+        overlays: viewer.overlays.map((overlay) => ({
+          key: overlay.key,
+          kind: overlay.kind,
+          model: overlay.result.model_sha256,
+          available: overlay.available,
+          visible: overlay.visible,
+          opacity: overlay.opacity,
+          colormap: overlay.colormap,
+          threshold: overlay.threshold,
+          classIndex: overlay.classIndex,
+          url: overlay.url,
+          itemOpacity: overlay.item ? overlay.item.getOpacity() : null,
+          worldIndex: overlay.item ? viewer.osd.world.getIndexOfItem(overlay.item) : -1,
+          fullyLoaded: overlay.item ? overlay.item.getFullyLoaded() : false,
         })),
         worldItemCount: viewer.osd.world.getItemCount(),
         hash: window.location.hash,

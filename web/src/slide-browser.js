@@ -216,6 +216,13 @@ export class SlideBrowser extends EventTarget {
     const badge = element('span', `badge ${badgeClass}`, readable ? 'OK' : slide.status);
     if (!readable) badge.title = slide.status_reason || slide.status;
     statusCell.append(badge);
+    if (slide.inference_count > 0) {
+      const results = slide.inference_count === 1 ? '1 inference result' : `${slide.inference_count} inference results`;
+      const ai = element('span', 'badge badge-ai', `AI ${slide.inference_count}`);
+      ai.title = `${results}: layers of the slide once opened`;
+      ai.setAttribute('aria-label', results);
+      statusCell.append(' ', ai);
+    }
 
     const actionsCell = element('td', 'col-actions');
     if (readable) {

@@ -1,12 +1,17 @@
 // The view in the URL hash, so that a link reopens the same view:
-//   #centre=<name>&bg=<id>[:<opacity>:<visible>]&layers=<id>:<opacity>:<visible>,...&x=<cx>&y=<cy>&z=<zoom>
+//   #centre=<name>&bg=<id>[:<opacity>:<visible>]&layers=<id>:<opacity>:<visible>,...
+//    &heatmap=<model>:<opacity>:<visible>:<colormap>:<threshold>:<class>,...
+//    &tissue=<model>:<opacity>:<visible>,...&x=<cx>&y=<cy>&z=<zoom>
 // x, y: the viewport centre in viewport coordinates (the background is 1 wide); z: the
 // OpenSeadragon viewport zoom (1 = the background's width fills the viewer's width).
+// heatmap, tissue: the background's inference layers, by a prefix of the model's SHA-256.
 
 /**
  * @typedef {{id: string, opacity: number, visible: boolean}} LayerState
+ * @typedef {{kind: 'heatmap'|'tissue', model: string, opacity: number, visible: boolean,
+ *            colormap?: string, threshold?: number, classIndex?: number|null}} InferenceState
  * @typedef {{centre: string|null, background: LayerState|null, layers: LayerState[],
- *            viewport: {x: number, y: number, zoom: number}|null}} ViewState
+ *            inference: InferenceState[], viewport: {x: number, y: number, zoom: number}|null}} ViewState
  */
 
 function safeDecode(text) {
@@ -28,6 +33,32 @@ function parseLayer(text) {
   return { id, opacity, visible };
 }
 
+function unitNumber(text, fallback) {
+  const value = text === undefined || text === '' ? NaN : Number(text);
+  return Number.isFinite(value) ? Math.min(1, Math.max(0, value)) : fallback;
+}
+
+function parseInference(kind, text) {
+  const parts = text.split(':');
+  const model = (parts[0] || '').toLowerCase();
+  if (!/^[0-9a-f]{8,64}$/.test(model)) return null;
+  const state = { kind, model, opacity: unitNumber(parts[1], kind === 'tissue' ? 1 : 0.6), visible: parts[2] !== '0' };
+  if (kind === 'heatmap') {
+    state.colormap = parts[3] ? safeDecode(parts[3]) : 'viridis';
+    state.threshold = unitNumber(parts[4], 0);
+    const classIndex = parts[5] === undefined || parts[5] === '' ? NaN : Number(parts[5]);
+    state.classIndex = Number.isInteger(classIndex) && classIndex >= 0 ? classIndex : null;
+  }
+  return state;
+}
+
+function formatInference(state) {
+  const head = `${state.model}:${Number(state.opacity.toFixed(2))}:${state.visible ? 1 : 0}`;
+  if (state.kind === 'tissue') return head;
+  const classPart = Number.isInteger(state.classIndex) ? state.classIndex : '';
+  return `${head}:${encodeURIComponent(state.colormap)}:${Number(state.threshold.toFixed(3))}:${classPart}`;
+}
+
 function formatLayer(layer, always) {
   const id = encodeURIComponent(layer.id);
   if (!always && layer.opacity === 1 && layer.visible) return id;
@@ -42,7 +73,7 @@ export function parseHash(hash) {
     const eq = part.indexOf('=');
     if (eq > 0) params.set(part.slice(0, eq), part.slice(eq + 1));
   }
-  const state = { centre: null, background: null, layers: [], viewport: null };
+  const state = { centre: null, background: null, layers: [], inference: [], viewport: null };
   const centre = params.get('centre');
   if (centre) state.centre = safeDecode(centre);
   const bg = params.get('bg');
@@ -50,6 +81,14 @@ export function parseHash(hash) {
   const layers = params.get('layers');
   if (layers) {
     state.layers = layers.split(',').map(parseLayer).filter((layer) => layer !== null);
+  }
+  for (const kind of ['heatmap', 'tissue']) {
+    const list = params.get(kind);
+    if (!list) continue;
+    for (const text of list.split(',')) {
+      const parsed = parseInference(kind, text);
+      if (parsed) state.inference.push(parsed);
+    }
   }
   const x = Number(params.get('x'));
   const y = Number(params.get('y'));
@@ -68,6 +107,11 @@ export function formatHash(state) {
   if (state.background) parts.push(`bg=${formatLayer(state.background, false)}`);
   if (state.layers.length > 0) {
     parts.push(`layers=${state.layers.map((layer) => formatLayer(layer, true)).join(',')}`);
+  }
+  const inference = state.background && Array.isArray(state.inference) ? state.inference : [];
+  for (const kind of ['heatmap', 'tissue']) {
+    const list = inference.filter((item) => item.kind === kind);
+    if (list.length > 0) parts.push(`${kind}=${list.map(formatInference).join(',')}`);
   }
   if (state.background && state.viewport) {
     const { x, y, zoom } = state.viewport;

@@ -43,6 +43,18 @@ TEST(TissueSource, GlassIsNearWhiteAndTissueIsPinkPurple) {
   EXPECT_GT(mean[2], mean[1] + 20);
 }
 
+TEST(TissueSource, NucleusColourIsTheDarkTissuesAndAbsorbsRedMost) {
+  const TissueSource& source = cmu_source();
+  const auto nucleus = source.nucleus_od();
+  const auto mean = source.tissue_mean_rgb();
+  for (std::size_t c = 0; c < 3; ++c) {
+    EXPECT_GT(nucleus[c], optical_density(static_cast<std::uint8_t>(mean[c])) + 0.3) << "channel " << c;
+  }
+  // Haematoxylin: blue passes more than red and green.
+  EXPECT_GT(nucleus[0], nucleus[2]);
+  EXPECT_GT(nucleus[1], nucleus[2]);
+}
+
 TEST(TissueSource, RejectsAnImageWithoutTissue) {
   slide::RgbImage glass(512, 512);
   std::fill(glass.pixels.begin(), glass.pixels.end(), std::uint8_t{250});

@@ -1,6 +1,7 @@
 #pragma once
-// The routes of `mcval serve`: viewer assets, JSON API, Deep Zoom, IIIF, health and metrics.
-// Handlers are thin: parse the request, call the catalogue or the tile service, respond.
+// The routes of `mcval serve`: viewer assets, JSON API, Deep Zoom, IIIF, inference results
+// (heatmaps, tissue masks), health and metrics. Handlers are thin: parse the request, call the
+// catalogue, the tile service or a store, respond.
 #include <atomic>
 #include <filesystem>
 #include <functional>
@@ -11,6 +12,8 @@
 #include "mcval/catalog/slide_catalog.h"
 #include "mcval/common/result.h"
 #include "mcval/http/metrics.h"
+#include "mcval/inference/inference_store.h"
+#include "mcval/inference/model_store.h"
 #include "mcval/http/router.h"
 #include "mcval/tiles/tile_service.h"
 #include "mcval/validation/report_store.h"
@@ -32,6 +35,8 @@ struct RouteContext {
   std::filesystem::path web_root;  ///< built viewer assets; every file is loaded at start
   std::string version;
   const validation::ReportStore& reports;  ///< stored validation runs
+  const inference::InferenceStore& inference;  ///< inference results per model and slide
+  const inference::ModelStore& models;         ///< registered models (their cards name the classes)
 };
 
 /// Registers every route. The viewer's files are read into memory here and served only under
@@ -39,7 +44,7 @@ struct RouteContext {
 /// the router.
 Status register_routes(Router& router, const RouteContext& context);
 
-/// The JSON the API gives for one slide.
+/// The JSON the API gives for one slide (the routes add the count of its inference results).
 nlohmann::json slide_json(const catalog::SlideRecord& record);
 
 }  // namespace mcval::http

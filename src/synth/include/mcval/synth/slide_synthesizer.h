@@ -15,6 +15,7 @@
 
 #include "mcval/common/result.h"
 #include "mcval/slide/image.h"
+#include "mcval/synth/slide_truth.h"
 #include "mcval/synth/stain.h"
 #include "mcval/synth/tissue_mosaic.h"
 #include "mcval/synth/tissue_source.h"
@@ -78,6 +79,9 @@ struct SlideInfo {
   std::uint64_t file_bytes = 0;
   bool bigtiff = false;  ///< BigTIFF (only when the file would pass 4 GiB)
   double seconds = 0;    ///< wall time to write
+  /// From synthesize_workspace's ContentFactory (SlideContent), when it gave them.
+  std::optional<SlideTruth> truth;
+  std::vector<LesionRegion> regions;
 };
 
 /// Progress of a slide being written, reported from the calling thread.
@@ -116,11 +120,18 @@ struct SlidePlan {
   std::filesystem::path path;
   SlideSpec spec;
 };
+/// The extra content of one workspace slide: the stages that paint it and, when the content
+/// has one, the slide's ground truth and the regions painted (copied into its SlideInfo).
+struct SlideContent {
+  std::vector<std::shared_ptr<const ContentStage>> stages;
+  std::optional<SlideTruth> truth;
+  std::vector<LesionRegion> regions;
+};
 /// Builds the extra content of one workspace slide (e.g. lesions and their ground truth);
 /// an error stops the run. TissueMosaic(tissue, plan.spec.width, plan.spec.height,
-/// plan.spec.seed) is the mosaic the slide will show, for placing content on tissue.
-using ContentFactory =
-    std::function<Result<std::vector<std::shared_ptr<const ContentStage>>>(const SlidePlan&, const TissueSource&)>;
+/// plan.spec.seed) is the mosaic the slide will show, for placing content on tissue. Called
+/// on the calling thread of synthesize_workspace, one slide after the other.
+using ContentFactory = std::function<Result<SlideContent>(const SlidePlan&, const TissueSource&)>;
 
 struct WorkspaceOptions {
   std::filesystem::path source;  ///< real slide the tissue comes from

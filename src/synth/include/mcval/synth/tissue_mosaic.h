@@ -13,11 +13,20 @@
 
 namespace mcval::synth {
 
+/// Which of the source's patches (ordered by haematoxylin density) a mosaic draws from: the
+/// share of the list from `from` to `to` (at least one patch).
+struct PatchRange {
+  double from = 0;
+  double to = 1;
+};
+
 class TissueMosaic {
  public:
   /// Plans the islands and the patch grid of a `width` x `height` slide (level-0 pixels);
-  /// renders nothing yet. `source` must outlive the mosaic.
-  TissueMosaic(const TissueSource& source, std::int64_t width, std::int64_t height, std::uint64_t seed);
+  /// renders nothing yet. `source` must outlive the mosaic. Mosaics that differ only in
+  /// `patches` have the same islands and seams, and fill them with different tissue.
+  TissueMosaic(const TissueSource& source, std::int64_t width, std::int64_t height, std::uint64_t seed,
+               PatchRange patches = {});
 
   std::int64_t width() const { return width_; }
   std::int64_t height() const { return height_; }
@@ -25,6 +34,10 @@ class TissueMosaic {
   /// Tissue weight at a level-0 pixel: 1 inside an island, 0 on bare glass, a ramp of a few
   /// pixels at the edges; 0 outside the slide. Thread-safe.
   float tissue_weight(std::int64_t x, std::int64_t y) const;
+  /// tissue_weight of every pixel of the `width` x `height` block whose top-left pixel is
+  /// (x0, y0), row by row into `out` (width * height values), each edge sample computed once.
+  /// Thread-safe.
+  void tissue_weights(std::int64_t x0, std::int64_t y0, int width, int height, float* out) const;
   /// Share of the slide's area under tissue (weights sampled on a 128 x 128 grid).
   double tissue_fraction() const { return tissue_fraction_; }
 
@@ -65,6 +78,8 @@ class TissueMosaic {
   int overlap_px_;  // width of the feathered band across a seam
   int wave_px_;     // largest displacement of a seam from its straight line
   int cell_px_;     // grid period: patch_px - overlap_px - 2 * wave_px
+  std::size_t first_patch_ = 0;  // the patches drawn: [first_patch_, first_patch_ + patch_count_)
+  std::size_t patch_count_ = 1;
   std::vector<Blob> islands_;
   std::vector<Blob> holes_;
   double tissue_fraction_ = 0;

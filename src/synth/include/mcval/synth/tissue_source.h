@@ -57,6 +57,9 @@ class TissueSource {
   std::array<std::uint8_t, 3> background_rgb() const { return background_rgb_; }
   /// Mean colour of the tissue pixels.
   std::array<double, 3> tissue_mean_rgb() const { return tissue_mean_rgb_; }
+  /// Mean optical density (R, G, B) of the tenth of the tissue pixels that absorb the most red:
+  /// the colour of the source's nuclei, which synthetic nuclei copy.
+  std::array<double, 3> nucleus_od() const { return nucleus_od_; }
   /// H&E vectors estimated from the tissue (Macenko).
   const StainVectors& stain_vectors() const { return stain_vectors_; }
   /// Microns per pixel and objective power of the source's level 0, where it states them.
@@ -71,6 +74,7 @@ class TissueSource {
   int patch_px_ = 0;
   std::array<std::uint8_t, 3> background_rgb_{255, 255, 255};
   std::array<double, 3> tissue_mean_rgb_{};
+  std::array<double, 3> nucleus_od_{};
   StainVectors stain_vectors_;
   std::optional<double> mpp_;
   std::optional<double> objective_power_;

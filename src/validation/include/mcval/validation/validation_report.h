@@ -38,6 +38,9 @@ struct ValidationOptions {
   /// Catalogue id of a dataset slide, when the slide store knows it: misclassified slides
   /// then link to the viewer. May be empty.
   std::function<std::optional<std::string>(const std::string& slide_id)> catalogue_id;
+  /// SHA-256 of the model whose inference gave the predictions, when mcval ran it: viewer
+  /// links then also open its heatmap layer.
+  std::string heatmap_model;
 };
 
 /// The report (docs/report-schema.md). invalid_argument when no threshold can be set (neither

@@ -1,0 +1,24 @@
+#pragma once
+// Whole-file reads and writes with Result errors, and the staging names that make writes
+// atomic (write beside, then rename into place).
+#include <filesystem>
+#include <string>
+
+#include "mcval/common/result.h"
+
+namespace mcval {
+
+/// The file's bytes; not_found when it does not exist, io_error when it cannot be read.
+Result<std::string> read_file(const std::filesystem::path& path);
+/// Writes (truncating) and flushes the bytes to the disk (fsync); io_error on failure.
+Status write_file(const std::filesystem::path& path, const std::string& content);
+/// Writes into a staging file beside `path` and renames it into place: readers see the old
+/// content or the new, never a part.
+Status write_file_atomic(const std::filesystem::path& path, const std::string& content);
+
+/// A name for a staging file or folder unique to this process: ".staging-<host>-<pid>-<n>-<label>".
+std::string staging_name(const std::string& label);
+/// Whether `name` is a staging name written by a process of this host that no longer runs.
+bool is_stale_staging_name(const std::string& name);
+
+}  // namespace mcval
