@@ -9,11 +9,12 @@ mkdir -p build/test-artifacts
 ctest --test-dir build --output-on-failure -j "$(nproc)" "$@"
 
 # The same unit, fuzz and integration tests against an AddressSanitizer + UndefinedBehavior-
-# Sanitizer build (the browser test and the large synthetic slide only run above).
+# Sanitizer build, optimised (-O2 -g) so that image work stays fast (the browser test and the
+# large synthetic slides only run above).
 # MCVAL_SANITIZERS=0 skips this pass.
 if [ "${MCVAL_SANITIZERS:-1}" != "0" ] && [ "$#" -eq 0 ]; then
-  MCVAL_BUILD_DIR=build-asan bash scripts/build.sh -DMCVAL_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+  MCVAL_BUILD_DIR=build-asan bash scripts/build.sh -DMCVAL_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
   mkdir -p build-asan/test-artifacts
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --test-dir build-asan --output-on-failure -j "$(nproc)" -E "e2e|synthetic_slide"
+    ctest --test-dir build-asan --output-on-failure -j "$(nproc)" -E "e2e|synthetic_slide|synth_lesions"
 fi
