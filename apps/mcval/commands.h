@@ -68,6 +68,21 @@ int run_model_show(const Config& config, const std::string& reference);
 /// prints the class probabilities as JSON: for checking a package against its own framework.
 int run_model_score(const Config& config, const std::string& reference, const std::vector<std::string>& images);
 
+/// `mcval audit verify`: walks the whole audit log (and compares a checkpoint); prints the
+/// report and fails with audit_tampered on the first problem.
+struct AuditVerifyOptions {
+  std::string log;         ///< empty: the configured audit log
+  std::string checkpoint;  ///< checkpoint file from `mcval audit checkpoint`
+  bool json = false;
+};
+int run_audit_verify(const Config& config, const AuditVerifyOptions& options);
+/// `mcval audit checkpoint`: verifies the log and exports {log, seq, hash, time} as JSON.
+struct AuditCheckpointOptions {
+  std::string log;  ///< empty: the configured audit log
+  std::string out;  ///< empty: stdout
+};
+int run_audit_checkpoint(const Config& config, const AuditCheckpointOptions& options);
+
 /// Prints every setting as a Markdown table (docs/configuration.md is checked against it).
 int run_config_docs();
 

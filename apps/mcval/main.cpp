@@ -179,6 +179,23 @@ int run(int argc, char** argv) {
       ->required()
       ->check(CLI::ExistingFile);
 
+  auto* audit_cmd = cli.add_subcommand("audit", "The tamper-evident audit log: verify it, export checkpoints");
+  audit_cmd->require_subcommand(1);
+  app::AuditVerifyOptions audit_verify_options;
+  auto* audit_verify = audit_cmd->add_subcommand(
+      "verify", "Check every record, the hash chain and optionally a checkpoint; exit 11 on tampering");
+  app::bind_settings(*audit_verify, config, "audit");
+  audit_verify->add_option("--log", audit_verify_options.log, "Audit log file (default: --audit-log)");
+  audit_verify->add_option("--checkpoint", audit_verify_options.checkpoint, "Checkpoint from `mcval audit checkpoint`")
+      ->check(CLI::ExistingFile);
+  audit_verify->add_flag("--json", audit_verify_options.json, "Print the report as JSON");
+  app::AuditCheckpointOptions audit_checkpoint_options;
+  auto* audit_checkpoint = audit_cmd->add_subcommand(
+      "checkpoint", "Verify the log and export its last record's seq and hash, to be kept elsewhere");
+  app::bind_settings(*audit_checkpoint, config, "audit");
+  audit_checkpoint->add_option("--log", audit_checkpoint_options.log, "Audit log file (default: --audit-log)");
+  audit_checkpoint->add_option("--out", audit_checkpoint_options.out, "Write the checkpoint JSON here (default: stdout)");
+
   auto* config_cmd = cli.add_subcommand("config", "Settings");
   config_cmd->require_subcommand(1);
   auto* config_docs = config_cmd->add_subcommand("docs", "Print every setting as a Markdown table");
@@ -233,6 +250,8 @@ int run(int argc, char** argv) {
   if (model_show->parsed()) return app::run_model_show(config, model_reference);
   if (model_score->parsed()) return app::run_model_score(config, model_reference, model_images);
   if (infer->parsed()) return app::run_infer(config, infer_options);
+  if (audit_verify->parsed()) return app::run_audit_verify(config, audit_verify_options);
+  if (audit_checkpoint->parsed()) return app::run_audit_checkpoint(config, audit_checkpoint_options);
   if (config_docs->parsed()) return app::run_config_docs();
   return 2;
 }

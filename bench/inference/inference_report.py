@@ -69,7 +69,7 @@ def main():
         "",
         f"Speed-up: **{result['speedup']:.1f}x** (target: at least 3x). mcval's read/resize times are summed over "
         f"its reader threads (they overlap with the model); tissue detection took {time_s['tissue']:.1f} s.",
-        f"Agreement of the tile probabilities (Pillow box vs OpenCV area resize, float32 backends): max abs diff "
+        f"Agreement of the tile probabilities (Pillow bilinear vs OpenCV area resize, float32 backends): max abs diff "
         f"{python['agreement_with_mcval']['max_abs_diff']:.4f}, mean {python['agreement_with_mcval']['mean_abs_diff']:.5f}, "
         f"Pearson r {python['agreement_with_mcval']['pearson_r']:.5f}.",
         "",

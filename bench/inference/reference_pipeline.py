@@ -77,7 +77,7 @@ def main():
                                        (read_px, read_px)).convert("RGB")
             t1 = time.perf_counter()
             if read_px != input_px:
-                region = region.resize((input_px, input_px), Image.BOX)
+                region = region.resize((input_px, input_px), Image.BILINEAR)
             batch.append(np.asarray(region, dtype=np.uint8))
             t2 = time.perf_counter()
             read_s += t1 - t0
@@ -95,7 +95,7 @@ def main():
         else card["positive_class"]
     theirs = np.array([values[r, c, positive] / 65534.0 for c, r in scored])
     print(json.dumps({
-        "pipeline": "python (openslide read_region per tile, Pillow box resize, torch)",
+        "pipeline": "python (openslide read_region per tile, Pillow bilinear resize, torch)",
         "tiles": len(scored),
         "seconds": seconds,
         "tiles_per_second": len(scored) / seconds,

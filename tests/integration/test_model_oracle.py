@@ -40,7 +40,7 @@ def tiles_of(path, card, count, rng, inside=None):
         x = rng.integers(int(x0), max(int(x0) + 1, int(x1 - side)))
         y = rng.integers(int(y0), max(int(y0) + 1, int(y1 - side)))
         tile = slide.read_region((int(x), int(y)), level, (read_px, read_px)).convert("RGB")
-        out.append(np.asarray(tile.resize((card["input_px"], card["input_px"]), Image.BOX), dtype=np.uint8))
+        out.append(np.asarray(tile.resize((card["input_px"], card["input_px"]), Image.BILINEAR), dtype=np.uint8))
     return out
 
 

@@ -1,0 +1,209 @@
+"""`mcval audit verify` and `mcval audit checkpoint` on an untouched log and on each kind of
+tampering. The logs are written here, in Python, from docs/audit.md alone (an independent
+implementation of the canonical form and the chain), then tampered with like an intruder would."""
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import unittest
+
+from harness import run_cli
+
+LOG_ID = "0123456789abcdef0123456789abcdef"
+TAMPERED_EXIT = 11
+
+
+def canonical(obj):
+    """docs/audit.md, "Canonical form"."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def sha256(text):
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def with_hash(record):
+    body = {k: v for k, v in record.items() if k != "hash"}
+    return dict(body, hash=sha256(canonical(body)))
+
+
+def make_records(count, log_id=LOG_ID):
+    prev = sha256("mcval-audit-v1:" + log_id)
+    records = []
+    for seq in range(1, count + 1):
+        record = {
+            "v": 1, "log": log_id, "seq": seq, "prev": prev,
+            "time": "2026-01-02T03:04:%02d.%03dZ" % (seq % 60, seq),
+            "actor": {"iss": "https://idp.example.org/realms/mcval", "sub": "user-%d" % (seq % 3),
+                      "client_id": "mcval-viewer"},
+            "role": "viewer", "action": "denied", "resource": "slide:%016x" % seq,
+            "centre": "centre-a" if seq % 2 else "centre-z\u00fcrich", "outcome": "denied",
+            "reason": "role_missing", "request_id": "req-%d" % seq, "source": "10.0.0.4", "version": "0.1.0",
+        }
+        if seq % 5 == 0:
+            record.update(action="read_slide", outcome="allowed", reason="")
+            record["reads"] = {"tiles": 40 + seq, "regions": 1, "thumbnails": 0, "bytes": 123456,
+                               "requests": 41 + seq, "first": "2026-01-02T03:00:00.000Z",
+                               "last": "2026-01-02T03:04:05.000Z", "levels": [11, 12], "closed_by": "window"}
+        record = with_hash(record)
+        prev = record["hash"]
+        records.append(record)
+    return records
+
+
+def lines_of(records):
+    return [canonical(r) for r in records]
+
+
+class AuditCliTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="mcval-audit-")
+        self.records = make_records(20)
+        self.lines = lines_of(self.records)
+        self.log = self.write("audit.log", self.lines)
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def write(self, name, lines, raw_tail=""):
+        path = os.path.join(self.dir, name)
+        with open(path, "w", encoding="utf-8", newline="") as f:
+            f.write("".join(line + "\n" for line in lines) + raw_tail)
+        return path
+
+    def verify(self, path, *extra):
+        return run_cli("audit", "verify", "--log", path, *extra)
+
+    def assert_tampered(self, result, kind, line):
+        self.assertEqual(result.returncode, TAMPERED_EXIT, result.stdout + result.stderr)
+        report = json.loads(result.stdout)
+        self.assertFalse(report["ok"])
+        self.assertEqual(report["problem"]["kind"], kind, report)
+        self.assertEqual(report["problem"]["line"], line, report)
+        errors = [l for l in result.stderr.splitlines() if l.strip()]
+        self.assertEqual(len(errors), 1, result.stderr)
+        self.assertTrue(errors[0].startswith("mcval: error: audit_tampered: "), errors[0])
+        self.assertIn("line %d: %s" % (line, kind), errors[0])
+        return report
+
+    def test_untouched_log_verifies(self):
+        text = self.verify(self.log)
+        self.assertEqual(text.returncode, 0, text.stderr)
+        self.assertIn("OK, 20 records (seq 1-20) of log " + LOG_ID, text.stdout)
+        self.assertEqual(text.stderr, "")
+        report = json.loads(self.verify(self.log, "--json").stdout)
+        self.assertTrue(report["ok"])
+        self.assertEqual(report["records"], 20)
+        self.assertEqual(report["last_seq"], 20)
+        self.assertEqual(report["last_hash"], self.records[-1]["hash"])
+        self.assertEqual(report["log"], LOG_ID)
+        self.assertIsNone(report["problem"])
+
+    def test_default_log_is_in_the_data_folder(self):
+        data = os.path.join(self.dir, "data")
+        os.makedirs(os.path.join(data, "audit"))
+        shutil.copyfile(self.log, os.path.join(data, "audit", "audit.log"))
+        self.assertEqual(run_cli("audit", "verify", "--data", data).returncode, 0)
+        by_env = run_cli("audit", "verify", env={"MCVAL_AUDIT_LOG": self.log})
+        self.assertEqual(by_env.returncode, 0, by_env.stderr)
+        missing = run_cli("audit", "verify", "--data", os.path.join(self.dir, "nowhere"))
+        self.assertEqual(missing.returncode, 3)
+        self.assertTrue(missing.stderr.startswith("mcval: error: not_found"), missing.stderr)
+
+    def test_checkpoint_detects_truncation(self):
+        checkpoint_file = os.path.join(self.dir, "checkpoint.json")
+        taken = run_cli("audit", "checkpoint", "--log", self.log, "--out", checkpoint_file)
+        self.assertEqual(taken.returncode, 0, taken.stderr)
+        with open(checkpoint_file) as f:
+            checkpoint = json.load(f)
+        self.assertEqual(checkpoint["log"], LOG_ID)
+        self.assertEqual(checkpoint["seq"], 20)
+        self.assertEqual(checkpoint["hash"], self.records[-1]["hash"])
+        self.assertRegex(checkpoint["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+        # To stdout without --out.
+        self.assertEqual(json.loads(run_cli("audit", "checkpoint", "--log", self.log).stdout)["seq"], 20)
+
+        ok = self.verify(self.log, "--checkpoint", checkpoint_file)
+        self.assertEqual(ok.returncode, 0, ok.stdout + ok.stderr)
+        self.assertIn("checkpoint    seq 20", ok.stdout)
+        # Appending keeps the checkpoint valid.
+        longer = self.write("longer.log", lines_of(make_records(25)))
+        self.assertEqual(self.verify(longer, "--checkpoint", checkpoint_file).returncode, 0)
+
+        cut = self.write("cut.log", self.lines[:15])
+        self.assertEqual(self.verify(cut).returncode, 0, "a clean cut needs the checkpoint to be seen")
+        report = self.assert_tampered(self.verify(cut, "--checkpoint", checkpoint_file, "--json"), "truncated", 16)
+        self.assertIn("5 records removed from the end", report["problem"]["detail"])
+
+        # The tail rewritten with a consistent chain of its own still differs from the checkpoint.
+        forged = [dict(r) for r in self.records]
+        forged[17]["outcome"] = "allowed"
+        for i in range(17, 20):
+            forged[i]["prev"] = forged[i - 1]["hash"]
+            forged[i] = with_hash(forged[i])
+        rebuilt = self.write("rebuilt.log", lines_of(forged))
+        self.assertEqual(self.verify(rebuilt).returncode, 0)
+        self.assert_tampered(self.verify(rebuilt, "--checkpoint", checkpoint_file, "--json"),
+                             "checkpoint_mismatch", 20)
+
+        other = os.path.join(self.dir, "other-checkpoint.json")
+        with open(other, "w") as f:
+            json.dump(dict(checkpoint, log="f" * 32), f)
+        self.assert_tampered(self.verify(self.log, "--checkpoint", other, "--json"), "checkpoint_mismatch", 1)
+
+    def test_each_kind_of_tampering_is_found_on_its_line(self):
+        edited_byte = list(self.lines)
+        edited_byte[6] = edited_byte[6].replace("role_missing", "role_mizzing")
+        rehashed = [dict(r) for r in self.records]
+        rehashed[9] = with_hash(dict(rehashed[9], role="steward"))
+        swapped = list(self.lines)
+        swapped[11], swapped[12] = swapped[12], swapped[11]
+        moved = list(self.lines)
+        moved.insert(14, moved.pop(3))
+        foreign = list(self.lines)
+        foreign[8] = lines_of(make_records(20, log_id="f" * 32))[8]
+        patient = [dict(r) for r in self.records]
+        patient[4] = with_hash(dict(patient[4], patient_id="P-0001"))
+        cases = [
+            ("edited byte", edited_byte, "", "edited", 7),
+            ("removed line", self.lines[:4] + self.lines[5:], "", "removed", 5),
+            ("removed first line", self.lines[1:], "", "removed", 1),
+            ("swapped lines", swapped, "", "reordered", 12),
+            ("moved line", moved, "", "reordered", 4),
+            ("replayed line", self.lines + [self.lines[2]], "", "duplicated", 21),
+            ("appended garbage", self.lines, "this is not a record\n", "garbage", 21),
+            ("appended partial line", self.lines, self.lines[0][:30], "partial_line", 21),
+            ("edited and rehashed", lines_of(rehashed), "", "edited", 10),
+            ("reformatted", self.lines[:2] + [json.dumps(self.records[2], sort_keys=True)] + self.lines[3:], "",
+             "edited", 3),
+            ("record of another log", foreign, "", "foreign", 9),
+            ("field outside the schema", lines_of(patient), "", "garbage", 5),
+        ]
+        for name, lines, tail, kind, line in cases:
+            with self.subTest(name):
+                path = self.write(name.replace(" ", "_") + ".log", lines, tail)
+                self.assert_tampered(self.verify(path, "--json"), kind, line)
+                text = self.verify(path)
+                self.assertIn("TAMPERED at line %d: %s" % (line, kind), text.stdout)
+                refused = run_cli("audit", "checkpoint", "--log", path)
+                self.assertEqual(refused.returncode, TAMPERED_EXIT, name)
+                self.assertEqual(refused.stdout, "")
+
+    def test_bad_checkpoint_file_is_an_argument_error(self):
+        bad = os.path.join(self.dir, "bad.json")
+        with open(bad, "w") as f:
+            f.write('{"log": "x"}')
+        result = self.verify(self.log, "--checkpoint", bad)
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("checkpoint", result.stderr)
+
+    def test_help_lists_the_subcommands(self):
+        result = run_cli("audit", "--help")
+        self.assertEqual(result.returncode, 0)
+        self.assertIn("verify", result.stdout)
+        self.assertIn("checkpoint", result.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main()
