@@ -150,6 +150,12 @@ Status validate(const Config& config) {
   if (std::find(std::begin(kLevels), std::end(kLevels), config.log_level) == std::end(kLevels)) {
     return Error{ErrorCode::config_invalid, "log_level must be one of trace, debug, info, warn, error"};
   }
+  if (config.auth != "none" && config.auth != "oidc") {
+    return Error{ErrorCode::config_invalid, "auth must be none or oidc"};
+  }
+  if (config.auth == "oidc" && config.auth_config.empty()) {
+    return Error{ErrorCode::config_invalid, "auth = oidc needs auth_config: the JSON file of trusted issuers (docs/security.md)"};
+  }
   return {};
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <optional>
 #include <random>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -11,6 +12,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "mcval/auth/refusal.h"
 #include "mcval/common/logging.h"
 #include "mcval/common/strings.h"
 
@@ -81,9 +83,30 @@ Status parse_target(std::string_view target, Request& request) {
   return {};
 }
 
+/// For a route that is not public: sets request.principal, or returns the answer instead
+/// (401 with a WWW-Authenticate challenge, 503 when the identity provider's keys are unknown).
+std::optional<Response> authenticate(const Router::Match& match, Request& request, Authenticator& authenticator) {
+  if (match.access == Access::public_) return std::nullopt;
+  auto principal = authenticator.authenticate(request);
+  if (principal.ok()) {
+    request.principal = std::move(principal).value();
+    return std::nullopt;
+  }
+  const Error& error = principal.error();
+  Response response = error_response(error, request);
+  if (error.code == ErrorCode::unauthenticated) {
+    const bool token_refused = auth::refusal_of(error).has_value();
+    response.header("WWW-Authenticate", auth::www_authenticate(token_refused ? &error : nullptr));
+  } else if (error.code == ErrorCode::auth_unavailable) {
+    response.header("Retry-After", "10");
+  }
+  response.header("Cache-Control", "no-store");
+  return response;
+}
+
 }  // namespace
 
-Response dispatch(const Router& router, Request& request, std::string& route_name) {
+Response dispatch(const Router& router, Request& request, std::string& route_name, Authenticator& authenticator) {
   Response response;
   auto parsed = parse_target(request.target, request);
   if (!parsed.ok()) {
@@ -97,6 +120,8 @@ Response dispatch(const Router& router, Request& request, std::string& route_nam
                                     ? Error{ErrorCode::method_not_allowed, request.method + " " + request.target}
                                     : Error{ErrorCode::not_found, "no route for " + request.target},
                                 request);
+    } else if (auto denied = authenticate(match, request, authenticator)) {
+      response = std::move(*denied);
     } else {
       try {
         response = (*match.handler)(request);
@@ -119,12 +144,13 @@ struct HttpServer::Impl {
   ServerOptions options;
   const Router& router;
   Metrics& metrics;
+  Authenticator& authenticator;
   net::io_context ioc;
   tcp::acceptor acceptor{ioc};
   std::vector<std::thread> threads;
 
-  Impl(ServerOptions o, const Router& r, Metrics& m)
-      : options(std::move(o)), router(r), metrics(m), ioc(std::max(1, options.threads)) {}
+  Impl(ServerOptions o, const Router& r, Metrics& m, Authenticator& a)
+      : options(std::move(o)), router(r), metrics(m), authenticator(a), ioc(std::max(1, options.threads)) {}
   void accept();
 };
 
@@ -135,7 +161,10 @@ class Session : public std::enable_shared_from_this<Session> {
   Session(tcp::socket socket, HttpServer::Impl& server) : stream_(std::move(socket)), server_(server) {
     beast::error_code ec;
     const auto endpoint = stream_.socket().remote_endpoint(ec);
-    if (!ec) remote_ = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+    if (!ec) {
+      remote_ip_ = endpoint.address().to_string();
+      remote_ = remote_ip_ + ":" + std::to_string(endpoint.port());
+    }
   }
 
   void start() { net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); }); }
@@ -155,6 +184,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::shared_ptr<bhttp::response<bhttp::string_body>> response_;
   std::string remote_;
+  std::string remote_ip_;
 };
 
 void Session::read() {
@@ -176,6 +206,7 @@ void Session::on_read(beast::error_code ec) {
   }
   Request request;
   request.remote_address = remote_;
+  request.remote_ip = remote_ip_;
   request.request_id = new_request_id();
   if (ec) {
     // Malformed HTTP or over a limit: answer once and close.
@@ -199,7 +230,7 @@ void Session::on_read(beast::error_code ec) {
     request.request_id = std::string(incoming);
   }
   std::string route_name;
-  Response response = dispatch(server_.router, request, route_name);
+  Response response = dispatch(server_.router, request, route_name, server_.authenticator);
   respond(request, std::move(response), route_name, message.keep_alive(), request.method == "HEAD", started);
 }
 
@@ -269,8 +300,8 @@ void HttpServer::Impl::accept() {
   });
 }
 
-HttpServer::HttpServer(ServerOptions options, const Router& router, Metrics& metrics)
-    : impl_(std::make_unique<Impl>(std::move(options), router, metrics)) {}
+HttpServer::HttpServer(ServerOptions options, const Router& router, Metrics& metrics, Authenticator& authenticator)
+    : impl_(std::make_unique<Impl>(std::move(options), router, metrics, authenticator)) {}
 
 HttpServer::~HttpServer() {
   stop();

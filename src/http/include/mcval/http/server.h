@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "mcval/common/result.h"
+#include "mcval/http/authenticator.h"
 #include "mcval/http/metrics.h"
 #include "mcval/http/router.h"
 
@@ -27,8 +28,8 @@ struct ServerOptions {
 
 class HttpServer {
  public:
-  /// `router` and `metrics` must outlive the server.
-  HttpServer(ServerOptions options, const Router& router, Metrics& metrics);
+  /// `router`, `metrics` and `authenticator` must outlive the server.
+  HttpServer(ServerOptions options, const Router& router, Metrics& metrics, Authenticator& authenticator);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -46,7 +47,9 @@ class HttpServer {
   std::unique_ptr<Impl> impl_;
 };
 
-/// Handles one parsed request: routing, errors, HEAD, security headers. Exposed for tests.
-Response dispatch(const Router& router, Request& request, std::string& route_name);
+/// Handles one parsed request: routing, authentication (routes that are not public get
+/// request.principal from `authenticator`, or 401 with WWW-Authenticate / 503), errors, HEAD,
+/// security headers. Exposed for tests.
+Response dispatch(const Router& router, Request& request, std::string& route_name, Authenticator& authenticator);
 
 }  // namespace mcval::http

@@ -1,0 +1,185 @@
+// Real OpenID Connect providers for mcval's authentication tests: one `oidc-provider` (the
+// certified Node.js implementation) per issuer, each on its own free port of 127.0.0.1.
+//
+// Each issuer issues RFC 9068 access tokens (RS256, header typ "at+jwt") by the client-credentials
+// grant, with resource indicators: the resource decides the token's `aud` and lifetime.
+//
+//   https://mcval.test/api    aud "mcval-api", 300 s   (the default resource)
+//   https://mcval.test/short  aud "mcval-api", 1 s     (tokens that expire while a test waits)
+//   https://other.test/api    aud "other-api", 300 s   (tokens for another API)
+//
+// The clients come from the spec (argv[2], JSON):
+//   {"issuers": [{"name": "idp-a", "clients": {"viewer-a": ["mcval/centre-a/viewers"], ...}}, ...]}
+// Each client's secret is "secret-" + its id; its token carries its list as the `groups` claim.
+//
+// Printed on stdout once every issuer listens (one line of JSON):
+//   {"issuers": [{"name", "issuer", "token_endpoint", "jwks_uri", "test_endpoint"}, ...]}
+//
+// Test-only endpoints beside each provider (never part of a real identity provider):
+//   POST <issuer>/_test/sign    {"header": {...}, "payload": {...}, "key": "current"|"next"|"stranger"}
+//                               -> {"token": compact RS256 JWS}; the header gets alg RS256 and the
+//                               key's kid unless given ("alg"/"kid" may be set to anything, to forge)
+//   POST <issuer>/_test/rotate  the "next" key becomes the signing key and is published first in
+//                               the JWKS (the old key stays published); a fresh "next" key is made
+//   GET  <issuer>/_test/keys    {"current": kid, "next": kid, "published": [kids], "current_public_pem"}
+// The process ends on SIGTERM or when stdin closes (so a killed test leaves nothing behind).
+import { createPublicKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import http from 'node:http';
+
+import Provider from 'oidc-provider';
+
+const RESOURCES = {
+  'https://mcval.test/api': { audience: 'mcval-api', ttl: 300 },
+  'https://mcval.test/short': { audience: 'mcval-api', ttl: 1 },
+  'https://other.test/api': { audience: 'other-api', ttl: 300 },
+};
+const DEFAULT_RESOURCE = 'https://mcval.test/api';
+
+function newKey() {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const kid = randomBytes(8).toString('hex');
+  const jwk = { ...privateKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' };
+  return { kid, privateKey, jwk };
+}
+
+const b64url = (data) => Buffer.from(data).toString('base64url');
+
+function signJws(header, payload, key) {
+  const fullHeader = { alg: 'RS256', kid: key.kid, ...header };
+  const input = `${b64url(JSON.stringify(fullHeader))}.${b64url(JSON.stringify(payload))}`;
+  return `${input}.${b64url(sign('sha256', Buffer.from(input), key.privateKey))}`;
+}
+
+function readBody(req) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function reply(res, status, body) {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+class Issuer {
+  constructor(spec) {
+    this.name = spec.name;
+    this.clients = spec.clients || {};
+    this.current = newKey();
+    this.next = newKey();
+    this.stranger = newKey();  // never published anywhere
+    this.published = [this.current];
+    this.server = http.createServer((req, res) => this.handle(req, res));
+  }
+
+  async listen() {
+    await new Promise((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.issuer = `http://127.0.0.1:${this.server.address().port}`;
+    this.provider = this.makeProvider();
+  }
+
+  makeProvider() {
+    const clients = this.clients;
+    const provider = new Provider(this.issuer, {
+      clients: Object.keys(clients).map((id) => ({
+        client_id: id,
+        client_secret: `secret-${id}`,
+        grant_types: ['client_credentials'],
+        response_types: [],
+        redirect_uris: [],
+        token_endpoint_auth_method: 'client_secret_basic',
+      })),
+      jwks: { keys: this.published.map((k) => k.jwk) },
+      cookies: { keys: [randomBytes(16).toString('hex')] },
+      features: {
+        devInteractions: { enabled: false },
+        clientCredentials: { enabled: true },
+        resourceIndicators: {
+          enabled: true,
+          defaultResource: () => DEFAULT_RESOURCE,
+          useGrantedResource: () => true,
+          getResourceServerInfo: (ctx, resource) => {
+            const server = RESOURCES[resource];
+            if (!server) throw new Provider.errors.InvalidTarget();
+            return {
+              scope: 'api',
+              audience: server.audience,
+              accessTokenTTL: server.ttl,
+              accessTokenFormat: 'jwt',
+              jwt: { sign: { alg: 'RS256' } },
+            };
+          },
+        },
+      },
+      extraTokenClaims: (ctx, token) => ({ groups: clients[token.clientId] || [] }),
+    });
+    provider.on('server_error', (ctx, err) => process.stderr.write(`${this.name}: ${err.stack}\n`));
+    return provider;
+  }
+
+  async handle(req, res) {
+    try {
+      if (req.url.startsWith('/_test/')) {
+        await this.handleTest(req, res);
+        return;
+      }
+      this.provider.callback()(req, res);
+    } catch (err) {
+      reply(res, 500, { error: String(err) });
+    }
+  }
+
+  async handleTest(req, res) {
+    if (req.method === 'POST' && req.url === '/_test/sign') {
+      const body = JSON.parse((await readBody(req)) || '{}');
+      const key = { current: this.current, next: this.next, stranger: this.stranger }[body.key || 'current'];
+      if (!key) return reply(res, 400, { error: 'key must be current, next or stranger' });
+      return reply(res, 200, { token: signJws(body.header || {}, body.payload || {}, key) });
+    }
+    if (req.method === 'POST' && req.url === '/_test/rotate') {
+      this.current = this.next;
+      this.next = newKey();
+      this.published = [this.current, ...this.published];
+      this.provider = this.makeProvider();
+      return reply(res, 200, this.keys());
+    }
+    if (req.method === 'GET' && req.url === '/_test/keys') return reply(res, 200, this.keys());
+    return reply(res, 404, { error: 'no such test endpoint' });
+  }
+
+  keys() {
+    return {
+      current: this.current.kid,
+      next: this.next.kid,
+      published: this.published.map((k) => k.kid),
+      current_public_pem: createPublicKey(this.current.privateKey).export({ type: 'spki', format: 'pem' }),
+    };
+  }
+
+  describe() {
+    return {
+      name: this.name,
+      issuer: this.issuer,
+      token_endpoint: `${this.issuer}/token`,
+      jwks_uri: `${this.issuer}/jwks`,
+      test_endpoint: `${this.issuer}/_test`,
+    };
+  }
+}
+
+const spec = JSON.parse(process.argv[2] || '{"issuers":[{"name":"idp-a"},{"name":"idp-b"}]}');
+const issuers = spec.issuers.map((s) => new Issuer(s));
+await Promise.all(issuers.map((i) => i.listen()));
+process.stdout.write(`${JSON.stringify({ issuers: issuers.map((i) => i.describe()) })}\n`);
+
+const stop = () => {
+  for (const i of issuers) i.server.close();
+  process.exit(0);
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+process.stdin.on('end', stop);
+process.stdin.resume();
