@@ -174,11 +174,16 @@ Result<std::string> HttpsKeySource::fetch(const std::string& url) {
     deadline_timer.cancel();
   };
 
+  // The header first: Beast 1.74 checks a Content-Length against the body limit only when the
+  // header is parsed on its own (an eager read of a whole message in one buffer skips it).
   auto read_response = [&](auto& stream) {
-    bhttp::async_read(stream, buffer, parser, [&](beast::error_code ec, std::size_t) {
+    bhttp::async_read_header(stream, buffer, parser, [&](beast::error_code ec, std::size_t) {
       if (ec) return fail("reading the response", ec);
-      done = true;
-      deadline_timer.cancel();
+      bhttp::async_read(stream, buffer, parser, [&](beast::error_code body_ec, std::size_t) {
+        if (body_ec) return fail("reading the response", body_ec);
+        done = true;
+        deadline_timer.cancel();
+      });
     });
   };
   auto send_request = [&](auto& stream) {
