@@ -140,7 +140,7 @@ Result<std::string> report_file(const RouteContext& c, const Request& req, const
   if (access == ReportAccess::none) {
     audit_record(c, audit::AuditRecord::make(audit::Action::denied, requester_of(req), resource, "",
                                              audit::Outcome::denied, "centre_not_allowed"));
-    return Error{ErrorCode::not_found, "no stored report " + id};
+    return Error{ErrorCode::not_found, "no validation run '" + id + "'"};  // as ReportStore says for unknown ids
   }
   if (access == ReportAccess::aggregate && file == "per_slide.csv") {
     audit_record(c, audit::AuditRecord::make(audit::Action::denied, requester_of(req), resource + "/" + file, "",

@@ -404,6 +404,9 @@ class OidcAuthTest(unittest.TestCase):
                     text = html.body.decode()
                     self.assertFalse([s for s in hidden if s in text], "per-slide rows of another centre leaked")
                 self.assertEqual(self.call("/reports/%s/per_slide.csv" % r, token).status, csv_status)
+                if listed is None:  # answered exactly like a report that does not exist
+                    unknown = self.call("/reports/0123456789abcdef/report.json", token)
+                    self.assertEqual(self.comparable(res.body, r), self.comparable(unknown.body, "0123456789abcdef"))
 
     def test_rescan_and_metrics_are_admin_only(self):
         for name in PRINCIPALS:
