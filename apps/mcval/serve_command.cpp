@@ -213,7 +213,14 @@ int run_serve(const Config& config) {
   server_options.host = listen->first;
   server_options.port = listen->second;
   server_options.threads = config.threads > 0 ? config.threads : std::max(4, 2 * cores);
-  http::HttpServer server(server_options, router, metrics, *authenticator);
+  // Per-user limits apply to verified users (--auth oidc); the local user of --auth none has none.
+  http::UserLimitOptions limit_options;
+  if (config.auth == "oidc") {
+    limit_options.requests_per_second = config.rate_limit_per_user;
+    limit_options.max_concurrent = config.max_concurrent_per_user;
+  }
+  http::UserLimits limits(limit_options);
+  http::HttpServer server(server_options, router, metrics, *authenticator, &limits, audit_log->get());
   auto address = server.start();
   if (!address.ok()) return fail(address.error());
   log::info("listening", {{"address", *address}, {"url", "http://" + *address + "/"}, {"version", MCVAL_VERSION},

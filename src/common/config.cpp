@@ -153,6 +153,12 @@ Status validate(const Config& config) {
   if (config.auth != "none" && config.auth != "oidc") {
     return Error{ErrorCode::config_invalid, "auth must be none or oidc"};
   }
+  if (config.rate_limit_per_user < 0 || config.rate_limit_per_user > 1000000) {
+    return Error{ErrorCode::config_invalid, "rate_limit_per_user must be 0-1000000"};
+  }
+  if (config.max_concurrent_per_user < 0 || config.max_concurrent_per_user > 100000) {
+    return Error{ErrorCode::config_invalid, "max_concurrent_per_user must be 0-100000"};
+  }
   if (config.auth == "oidc" && config.auth_config.empty()) {
     return Error{ErrorCode::config_invalid, "auth = oidc needs auth_config: the JSON file of trusted issuers (docs/security.md)"};
   }

@@ -104,9 +104,32 @@ std::optional<Response> authenticate(const Router::Match& match, Request& reques
   return response;
 }
 
+/// 429 for a caller over a limit; the first refusal of a user per minute is logged and audited.
+Response too_many_requests(UserLimits::Verdict verdict, const Request& request, UserLimits& limits,
+                           audit::AuditRecorder* audit) {
+  const bool too_fast = verdict == UserLimits::Verdict::too_fast;
+  const std::string reason = too_fast ? "rate_limited" : "too_many_concurrent";
+  if (limits.should_report(request.principal->key())) {
+    log::warn("user over a request limit", {{"request_id", request.request_id}, {"reason", reason},
+                                            {"issuer", request.principal->issuer_name},
+                                            {"subject", request.principal->subject}});
+    if (audit != nullptr) {
+      (void)audit->record(audit::AuditRecord::make(audit::Action::denied, requester_of(request), "", "",
+                                                   audit::Outcome::denied, reason));
+    }
+  }
+  Response response = error_response(
+      Error{ErrorCode::rate_limited, too_fast ? "too many requests per second for one user"
+                                              : "too many requests of one user at once"},
+      request);
+  response.header("Retry-After", "1");
+  return response;
+}
+
 }  // namespace
 
-Response dispatch(const Router& router, Request& request, std::string& route_name, Authenticator& authenticator) {
+Response dispatch(const Router& router, Request& request, std::string& route_name, Authenticator& authenticator,
+                  UserLimits* limits, audit::AuditRecorder* audit) {
   Response response;
   auto parsed = parse_target(request.target, request);
   if (!parsed.ok()) {
@@ -123,10 +146,24 @@ Response dispatch(const Router& router, Request& request, std::string& route_nam
     } else if (auto denied = authenticate(match, request, authenticator)) {
       response = std::move(*denied);
     } else {
-      try {
-        response = (*match.handler)(request);
-      } catch (const std::exception& e) {
-        response = error_response(Error{ErrorCode::internal, std::string("handler threw: ") + e.what()}, request);
+      std::optional<UserLimits::Slot> slot;
+      std::optional<Response> limited;
+      if (limits != nullptr && request.principal) {
+        const auto user = request.principal->key();
+        if (const auto verdict = limits->acquire(user); verdict == UserLimits::Verdict::allowed) {
+          slot.emplace(limits, user);
+        } else {
+          limited = too_many_requests(verdict, request, *limits, audit);
+        }
+      }
+      if (limited) {
+        response = std::move(*limited);
+      } else {
+        try {
+          response = (*match.handler)(request);
+        } catch (const std::exception& e) {
+          response = error_response(Error{ErrorCode::internal, std::string("handler threw: ") + e.what()}, request);
+        }
       }
     }
   }
@@ -145,12 +182,20 @@ struct HttpServer::Impl {
   const Router& router;
   Metrics& metrics;
   Authenticator& authenticator;
+  UserLimits* limits;
+  audit::AuditRecorder* audit;
   net::io_context ioc;
   tcp::acceptor acceptor{ioc};
   std::vector<std::thread> threads;
 
-  Impl(ServerOptions o, const Router& r, Metrics& m, Authenticator& a)
-      : options(std::move(o)), router(r), metrics(m), authenticator(a), ioc(std::max(1, options.threads)) {}
+  Impl(ServerOptions o, const Router& r, Metrics& m, Authenticator& a, UserLimits* l, audit::AuditRecorder* au)
+      : options(std::move(o)),
+        router(r),
+        metrics(m),
+        authenticator(a),
+        limits(l),
+        audit(au),
+        ioc(std::max(1, options.threads)) {}
   void accept();
 };
 
@@ -230,7 +275,8 @@ void Session::on_read(beast::error_code ec) {
     request.request_id = std::string(incoming);
   }
   std::string route_name;
-  Response response = dispatch(server_.router, request, route_name, server_.authenticator);
+  Response response =
+      dispatch(server_.router, request, route_name, server_.authenticator, server_.limits, server_.audit);
   respond(request, std::move(response), route_name, message.keep_alive(), request.method == "HEAD", started);
 }
 
@@ -300,8 +346,9 @@ void HttpServer::Impl::accept() {
   });
 }
 
-HttpServer::HttpServer(ServerOptions options, const Router& router, Metrics& metrics, Authenticator& authenticator)
-    : impl_(std::make_unique<Impl>(std::move(options), router, metrics, authenticator)) {}
+HttpServer::HttpServer(ServerOptions options, const Router& router, Metrics& metrics, Authenticator& authenticator,
+                       UserLimits* limits, audit::AuditRecorder* audit)
+    : impl_(std::make_unique<Impl>(std::move(options), router, metrics, authenticator, limits, audit)) {}
 
 HttpServer::~HttpServer() {
   stop();

@@ -415,6 +415,34 @@ class OidcAuthTest(unittest.TestCase):
                 self.assertEqual(self.call("/api/v1/rescan", self.tokens[name], method="POST").status, expected)
                 self.assertEqual(self.call("/metrics", self.tokens[name]).status, expected)
 
+    def test_rate_limit_per_user(self):
+        audit_path = os.path.join(self.ws.dir, "audit-limits.log")
+        server = Server(self.ws, ["--auth", "oidc", "--auth-config", self.config_path, "--audit-log", audit_path,
+                                  "--scan-on-start=false", "--rate-limit-per-user", "2"])
+        try:
+            hammer, other = self.tokens["viewer-b"], self.tokens["validator-b"]
+            statuses = []
+            for _ in range(12):
+                res = server.request("GET", "/api/v1/me", headers={"Authorization": "Bearer " + hammer})
+                statuses.append(res.status)
+                if res.status == 429:
+                    self.assertEqual(res.json()["error"]["code"], "rate_limited")
+                    self.assertEqual(res.header("Retry-After"), "1")
+            self.assertEqual(statuses[:4], [200] * 4)  # the burst: twice the rate
+            self.assertIn(429, statuses)
+            # Another user and the public routes are not slowed down.
+            self.assertEqual(server.request("GET", "/api/v1/me", headers={"Authorization": "Bearer " + other}).status,
+                             200)
+            self.assertEqual(server.get("/healthz").status, 200)
+            time.sleep(1.1)
+            res = server.request("GET", "/api/v1/me", headers={"Authorization": "Bearer " + hammer})
+            self.assertEqual(res.status, 200)
+        finally:
+            self.assertEqual(server.stop(), 0)
+        limited = [r for r in read_audit(audit_path) if r["reason"] == "rate_limited"]
+        self.assertEqual(len(limited), 1)  # one record per user and minute, not one per request
+        self.assertEqual(limited[0]["actor"]["sub"], "viewer-b")
+
     # ---- the audit log, after the server stopped (runs last: "test_zz") ----
 
     def test_zz_audit_log_verifies_and_holds_no_token(self):

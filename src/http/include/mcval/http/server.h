@@ -13,6 +13,7 @@
 #include "mcval/http/authenticator.h"
 #include "mcval/http/metrics.h"
 #include "mcval/http/router.h"
+#include "mcval/http/user_limits.h"
 
 namespace mcval::http {
 
@@ -28,8 +29,10 @@ struct ServerOptions {
 
 class HttpServer {
  public:
-  /// `router`, `metrics` and `authenticator` must outlive the server.
-  HttpServer(ServerOptions options, const Router& router, Metrics& metrics, Authenticator& authenticator);
+  /// `router`, `metrics`, `authenticator` and, when given, `limits` and `audit` must outlive the
+  /// server.
+  HttpServer(ServerOptions options, const Router& router, Metrics& metrics, Authenticator& authenticator,
+             UserLimits* limits = nullptr, audit::AuditRecorder* audit = nullptr);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -48,8 +51,10 @@ class HttpServer {
 };
 
 /// Handles one parsed request: routing, authentication (routes that are not public get
-/// request.principal from `authenticator`, or 401 with WWW-Authenticate / 503), errors, HEAD,
-/// security headers. Exposed for tests.
-Response dispatch(const Router& router, Request& request, std::string& route_name, Authenticator& authenticator);
+/// request.principal from `authenticator`, or 401 with WWW-Authenticate / 503), the caller's
+/// limits (429 with Retry-After; audited in `audit` at most once per user and minute), errors,
+/// HEAD, security headers. Exposed for tests.
+Response dispatch(const Router& router, Request& request, std::string& route_name, Authenticator& authenticator,
+                  UserLimits* limits = nullptr, audit::AuditRecorder* audit = nullptr);
 
 }  // namespace mcval::http
