@@ -21,7 +21,9 @@
 #include "mcval/catalog/sqlite_catalog.h"
 #include "mcval/common/files.h"
 #include "mcval/common/logging.h"
+#include "mcval/common/strings.h"
 #include "mcval/http/authenticator.h"
+#include "mcval/http/browser_login.h"
 #include "mcval/http/https_key_source.h"
 #include "mcval/http/routes.h"
 #include "mcval/http/server.h"
@@ -71,6 +73,48 @@ Result<auth::AuthConfig> load_auth_config(const Config& config) {
     return Error{ErrorCode::config_invalid, "auth_config '" + config.auth_config + "' names no issuer"};
   }
   return std::move(parsed).value();
+}
+
+/// The browser login's settings: the issuer named by --login-issuer in the issuers file, the
+/// client secret from its file, the redirect URI from --public-url (or the listen address).
+Result<http::BrowserLoginOptions> browser_login_options(const Config& config, const auth::AuthConfig& issuers,
+                                                        const std::pair<std::string, unsigned short>& listen) {
+  http::BrowserLoginOptions options;
+  bool found = false;
+  for (const auto& issuer : issuers.issuers) {
+    if (issuer.name == config.login_issuer) {
+      options.issuer = issuer;
+      found = true;
+    }
+  }
+  if (!found) {
+    return Error{ErrorCode::config_invalid, "login_issuer '" + config.login_issuer + "' is no issuer's name in " +
+                                                config.auth_config};
+  }
+  auto secret = read_file(config.login_client_secret_file);
+  if (!secret.ok()) {
+    return Error{ErrorCode::config_invalid,
+                 "login_client_secret_file '" + config.login_client_secret_file + "' cannot be read"};
+  }
+  options.client_secret = std::string(trim(*secret));
+  if (options.client_secret.empty()) {
+    return Error{ErrorCode::config_invalid, "login_client_secret_file '" + config.login_client_secret_file + "' is empty"};
+  }
+  options.client_id = config.login_client_id;
+  options.resource = config.login_resource;
+  options.scopes = config.login_scopes;
+  std::string base = config.public_url;
+  if (base.empty() && listen.second == 0) {
+    return Error{ErrorCode::config_invalid, "a browser login needs --public-url when --listen picks a free port"};
+  }
+  if (base.empty()) {
+    const std::string host = listen.first.find(':') != std::string::npos ? "[" + listen.first + "]" : listen.first;
+    base = "http://" + host + ":" + std::to_string(listen.second);
+  }
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  options.redirect_uri = base + "/auth/callback";
+  options.secure_cookies = base.starts_with("https://");
+  return options;
 }
 
 /// The service's own records (start, stop): no actor, source "cli".
@@ -183,13 +227,20 @@ int run_serve(const Config& config) {
   http::HttpsKeySource key_source(http::KeySourceOptions{.allow_loopback_http = loopback_http});
   std::unique_ptr<auth::TokenVerifier> verifier;
   std::unique_ptr<http::Authenticator> authenticator;
+  std::unique_ptr<http::BrowserLogin> browser_login;
   if (auth_config) {
     verifier = std::make_unique<auth::TokenVerifier>(std::move(*auth_config), key_source);
     for (const auto& failure : verifier->prefetch(std::chrono::system_clock::now())) {
       log::warn("issuer keys not fetched at start; its tokens are refused (503) until a fetch succeeds",
                 {{"error", failure.to_string()}});
     }
-    authenticator = std::make_unique<http::BearerAuthenticator>(*verifier, audit_log->get());
+    if (!config.login_issuer.empty()) {
+      auto login_options = browser_login_options(config, verifier->config(), *listen);
+      if (!login_options.ok()) return fail(login_options.error());
+      browser_login = std::make_unique<http::BrowserLogin>(std::move(login_options).value(), *verifier, key_source,
+                                                           audit_log->get());
+    }
+    authenticator = std::make_unique<http::BearerAuthenticator>(*verifier, audit_log->get(), browser_login.get());
     metrics.add_collector([&verifier]() {
       return std::vector<http::Metrics::Sample>{{"mcval_jwks_fetches_total", "JWKS fetch attempts, all issuers.",
                                                  "counter", static_cast<double>(verifier->jwks_fetches())}};
@@ -208,6 +259,7 @@ int run_serve(const Config& config) {
                                    MCVAL_VERSION, reports, inference_results, models,
                                    audit_log->get(), &reads, config.auth};
   if (auto registered = http::register_routes(router, context); !registered.ok()) return fail(registered.error());
+  if (browser_login) browser_login->register_routes(router);
 
   http::ServerOptions server_options;
   server_options.host = listen->first;

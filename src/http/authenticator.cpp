@@ -1,6 +1,7 @@
 #include "mcval/http/authenticator.h"
 
 #include "mcval/auth/refusal.h"
+#include "mcval/http/browser_login.h"
 #include "mcval/common/logging.h"
 
 namespace mcval::http {
@@ -25,12 +26,16 @@ LocalAuthenticator::LocalAuthenticator() {
 
 Result<PrincipalPtr> LocalAuthenticator::authenticate(const Request&) { return local_; }
 
-BearerAuthenticator::BearerAuthenticator(auth::TokenVerifier& verifier, audit::AuditRecorder* audit)
-    : verifier_(verifier), audit_(audit) {}
+BearerAuthenticator::BearerAuthenticator(auth::TokenVerifier& verifier, audit::AuditRecorder* audit,
+                                         BrowserLogin* sessions)
+    : verifier_(verifier), audit_(audit), sessions_(sessions) {}
 
 Result<PrincipalPtr> BearerAuthenticator::authenticate(const Request& request) {
   const std::string_view authorization = request.header("authorization");
   std::optional<Error> refusal;
+  if (authorization.empty() && sessions_ != nullptr) {
+    if (auto session = sessions_->authenticate(request)) return std::move(*session);
+  }
   if (authorization.empty()) {
     const Error missing{ErrorCode::unauthenticated, "no access token: send Authorization: Bearer <access token>"};
     if (audit_) {

@@ -7,6 +7,8 @@
 #include <optional>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -123,7 +125,15 @@ struct HttpsKeySource::Impl {
 HttpsKeySource::HttpsKeySource(KeySourceOptions options) : impl_(std::make_unique<Impl>(options)) {}
 HttpsKeySource::~HttpsKeySource() = default;
 
-Result<std::string> HttpsKeySource::fetch(const std::string& url) {
+Result<std::string> HttpsKeySource::fetch(const std::string& url) { return exchange(url, nullptr, {}); }
+
+Result<std::string> HttpsKeySource::post_form(const std::string& url, const std::string& form,
+                                              const std::string& authorization) {
+  return exchange(url, &form, authorization);
+}
+
+Result<std::string> HttpsKeySource::exchange(const std::string& url, const std::string* form,
+                                             const std::string& authorization) {
   auto parsed_or = parse_fetch_url(url);
   if (!parsed_or.ok()) return unavailable("refused URL: " + parsed_or.error().detail);
   const FetchUrl parsed = std::move(parsed_or).value();
@@ -151,11 +161,18 @@ Result<std::string> HttpsKeySource::fetch(const std::string& url) {
     if (set != 1) return unavailable("cannot set the host to verify: " + parsed.host);
   }
 
-  bhttp::request<bhttp::empty_body> request{bhttp::verb::get, parsed.target, 11};
+  bhttp::request<bhttp::string_body> request{form ? bhttp::verb::post : bhttp::verb::get, parsed.target, 11};
   request.set(bhttp::field::host, parsed.host_header());
   request.set(bhttp::field::user_agent, "mcval");
   request.set(bhttp::field::accept, "application/json");
   request.set(bhttp::field::connection, "close");
+  if (!authorization.empty()) request.set(bhttp::field::authorization, authorization);
+  if (form) {
+    request.set(bhttp::field::content_type, "application/x-www-form-urlencoded");
+    request.set(bhttp::field::cache_control, "no-store");
+    request.body() = *form;
+    request.prepare_payload();
+  }
   bhttp::response_parser<bhttp::string_body> parser;
   parser.body_limit(impl_->options.max_body_bytes);
   parser.header_limit(64 * 1024);
@@ -235,7 +252,15 @@ Result<std::string> HttpsKeySource::fetch(const std::string& url) {
   if (status >= 300 && status < 400) {
     return unavailable(url + ": HTTP " + std::to_string(status) + " redirect not followed");
   }
-  if (status != 200) return unavailable(url + ": HTTP " + std::to_string(status));
+  if (status != 200) {
+    std::string why = url + ": HTTP " + std::to_string(status);
+    // A token endpoint says why in an OAuth error object ({"error": "invalid_grant", ...}).
+    const auto error = nlohmann::json::parse(response.body(), nullptr, /*allow_exceptions=*/false);
+    if (form && error.is_object() && error.contains("error") && error["error"].is_string()) {
+      why += " " + error["error"].get<std::string>().substr(0, 64);
+    }
+    return unavailable(why);
+  }
   return std::string(response.body());
 }
 

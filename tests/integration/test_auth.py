@@ -10,14 +10,19 @@ access tokens by client credentials, plus a configured issuer that is down.
   images need data_steward; reports are whole, aggregate or invisible; rescan and metrics are admin.
 - The audit log verifies with `mcval audit verify` after the server stopped, tile reads included.
 """
+import http.cookiejar
 import json
 import os
+import re
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 import unittest
 import uuid
 
 from harness import Server, Workspace, run_cli
-from oidc_providers import (AUDIENCE, OTHER_RESOURCE, SHORT_RESOURCE, Providers, available, b64url,
+from oidc_providers import (API_RESOURCE, AUDIENCE, OTHER_RESOURCE, SHORT_RESOURCE, Providers, available, b64url,
                             b64url_json, claims_of, header_of)
 from validation_data import write_demo_validation
 
@@ -475,6 +480,208 @@ class OidcAuthTest(unittest.TestCase):
         report = json.loads(verify.stdout)
         self.assertTrue(report["ok"])
         self.assertEqual(report["records"], len(records))
+
+
+class Browser:
+    """A cookie jar and redirects, like a browser: follows 303s, submits the provider's login form."""
+
+    def __init__(self, stop_at=None):
+        self.jar = http.cookiejar.CookieJar()
+        self.stop_at = stop_at  # a URL prefix whose requests are returned, not followed
+        browser = self
+
+        class Redirects(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, req, fp, code, msg, headers, newurl):
+                if browser.stop_at and newurl.startswith(browser.stop_at):
+                    browser.stopped_at = newurl
+                    return None
+                return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), Redirects)
+        self.stopped_at = None
+
+    def open(self, url, data=None, headers=None, method=None):
+        req = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
+        try:
+            with self.opener.open(req, timeout=30) as res:
+                return res.status, res.geturl(), res.read().decode(errors="replace"), res.headers
+        except urllib.error.HTTPError as e:
+            return e.code, e.geturl(), e.read().decode(errors="replace"), e.headers
+
+    def sign_in(self, start_url, user):
+        """Starts at mcval's /auth/login and submits the provider's development forms (login, and
+        consent should it ask) with the user name; returns where the redirects end."""
+        answer = self.open(start_url)
+        for _ in range(4):
+            status, url, body, _ = answer
+            form = re.search(r'<form[^>]*action="([^"]+)"[^>]*>(.*?)</form>', body, re.S)
+            if status != 200 or not form or "/interaction/" not in url:
+                return answer
+            fields = dict(re.findall(r'<input[^>]*type="hidden"[^>]*name="([^"]+)"[^>]*value="([^"]*)"', form.group(2)))
+            if 'name="login"' in form.group(2):
+                fields.update(login=user, password="any")
+            answer = self.open(urllib.parse.urljoin(url, form.group(1)), data=urllib.parse.urlencode(fields).encode())
+        raise AssertionError("the provider kept asking: %s" % answer[1])
+
+    def cookie(self, name):
+        return next((c for c in self.jar if c.name == name), None)
+
+
+@unittest.skipIf(available(), available() or "")
+class BrowserLoginTest(unittest.TestCase):
+    """The viewer's sign-in: mcval as a confidential client of idp-a (authorization code + PKCE),
+    a session cookie instead of tokens in the browser."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.ws = Workspace()
+        cls.ws.add_slide("centre-a", "a1.svs")
+        cls.ws.add_slide("centre-b", "b1.svs")
+        cls.port = closed_port()
+        cls.base = "http://127.0.0.1:%d" % cls.port
+        cls.providers = Providers({"issuers": [
+            {"name": "idp-a", "clients": {"admin": ["mcval-admin"]},
+             "web_client": {"client_id": "mcval-web", "redirect_uris": [cls.base + "/auth/callback"]},
+             "users": {"alice": ["mcval/centre-a/viewers"], "root": ["mcval-admin"]}},
+            {"name": "idp-b"}]})
+        config = auth_config(cls.providers, closed_port())
+        config["issuers"] = config["issuers"][:1]
+        cls.config_path = os.path.join(cls.ws.dir, "issuers.json")
+        with open(cls.config_path, "w") as f:
+            json.dump(config, f)
+        secret = os.path.join(cls.ws.dir, "client-secret")
+        with open(secret, "w") as f:
+            f.write("secret-mcval-web\n")
+        cls.audit_path = os.path.join(cls.ws.dir, "audit.log")
+        cls.server = Server(cls.ws, ["--auth", "oidc", "--auth-config", cls.config_path, "--audit-log", cls.audit_path,
+                                     "--login-issuer", "idp-a", "--login-client-id", "mcval-web",
+                                     "--login-client-secret-file", secret, "--login-resource", API_RESOURCE,
+                                     "--public-url", cls.base], listen="127.0.0.1:%d" % cls.port)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+        cls.providers.stop()
+        cls.ws.cleanup()
+
+    def login_records(self):
+        return [r for r in read_audit(self.audit_path) if r["action"] in ("login", "logout")]
+
+    def test_sign_in_gives_a_session_cookie_and_no_token(self):
+        browser = Browser()
+        status, url, body, _ = browser.sign_in(self.base + "/auth/login?return_to=/index.html%3Fx%3D1", "alice")
+        self.assertEqual(status, 200, body[:300])
+        self.assertEqual(url, self.base + "/index.html?x=1")  # back where the viewer asked
+        session = browser.cookie("mcval_session")
+        self.assertIsNotNone(session)
+        self.assertTrue(session.has_nonstandard_attr("HttpOnly"))
+        self.assertEqual(session.get_nonstandard_attr("SameSite"), "Lax")
+        self.assertEqual(session.path, "/")
+        self.assertNotIn(".", session.value)  # an opaque id, not a token
+        self.assertIsNone(browser.cookie("mcval_login"))  # the login's binding is used up
+        status, _, body, _ = browser.open(self.base + "/api/v1/me")
+        self.assertEqual(status, 200)
+        me = json.loads(body)
+        self.assertEqual((me["subject"], me["client_id"], me["is_service"]), ("alice", "mcval-web", False))
+        self.assertEqual(me["grants"], [{"role": "viewer", "centre": "centre-a"}])
+        status, _, body, _ = browser.open(self.base + "/api/v1/slides")
+        self.assertEqual({s["centre"] for s in json.loads(body)["slides"]}, {"centre-a"})
+        slide = json.loads(body)["slides"][0]["id"]
+        status, _, _, headers = browser.open(self.base + "/dzi/%s_files/9/0_0.jpeg" % slide)
+        self.assertEqual(status, 200)  # tiles go with the cookie, as OpenSeadragon loads them
+        status, _, body, headers = browser.open(self.base + "/auth/session")
+        info = json.loads(body)
+        self.assertTrue(info["authenticated"])
+        self.assertEqual(info["subject"], "alice")
+        self.assertEqual(len(info["csrf_token"]), 43)
+        self.assertEqual(headers["Cache-Control"], "no-store")
+        login = [r for r in self.login_records() if r["actor"]["sub"] == "alice" and r["action"] == "login"]
+        self.assertTrue(login)
+        self.assertEqual((login[-1]["outcome"], login[-1]["actor"]["client_id"]), ("allowed", "mcval-web"))
+        # Without the cookie, nothing.
+        self.assertEqual(Browser().open(self.base + "/api/v1/me")[0], 401)
+
+    def callback_url(self, browser, return_to="/"):
+        """Runs a login up to the provider's answer, which is not delivered."""
+        browser.stop_at = self.base + "/auth/callback"
+        browser.sign_in(self.base + "/auth/login?return_to=" + urllib.parse.quote(return_to), "alice")
+        url = browser.stopped_at
+        browser.stop_at = None
+        self.assertIsNotNone(url)
+        return url
+
+    def refused(self, browser, url, reason):
+        request_id = uuid.uuid4().hex
+        status, _, body, _ = browser.open(url, headers={"X-Request-Id": request_id})
+        self.assertEqual(status, 401, body)
+        self.assertIn("(%s)" % reason, json.loads(body)["error"]["message"])
+        record = next(r for r in read_audit(self.audit_path) if r["request_id"] == request_id)
+        self.assertEqual((record["action"], record["outcome"], record["reason"]), ("login", "denied", reason))
+        self.assertIsNone(browser.cookie("mcval_session"))
+
+    def test_the_answer_must_come_back_to_the_same_browser_once(self):
+        started = Browser()
+        url = self.callback_url(started)
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
+        self.assertEqual(query["iss"], [self.providers["idp-a"].issuer])
+        # Another browser (a login CSRF: the attacker's code in the victim's browser).
+        self.refused(Browser(), url, "login_binding_mismatch")
+        # The state was used up by that attempt: even the right browser cannot use it now.
+        self.refused(started, url, "state_unknown")
+        # A state nobody issued.
+        self.refused(started, url.replace(query["state"][0], "forged-state"), "state_unknown")
+
+    def test_the_answer_must_name_the_issuer(self):
+        browser = Browser()
+        url = self.callback_url(browser)
+        other = urllib.parse.quote(self.providers["idp-b"].issuer, safe="")
+        mixed = re.sub(r"iss=[^&]*", "iss=" + other, url)
+        self.refused(browser, mixed, "iss_mismatch")
+        browser = Browser()
+        url = self.callback_url(browser)
+        self.refused(browser, re.sub(r"&?iss=[^&]*", "", url), "iss_mismatch")
+
+    def test_a_replayed_answer_is_refused(self):
+        browser = Browser()
+        url = self.callback_url(browser)
+        status, _, _, _ = browser.open(url)
+        self.assertEqual(status, 200)
+        self.assertIsNotNone(browser.cookie("mcval_session"))
+        self.refused(Browser(), url, "state_unknown")
+
+    def test_return_to_stays_on_this_server(self):
+        for target in ("https://evil.example/", "//evil.example/x", "/\\evil.example"):
+            browser = Browser()
+            status, url, _, _ = browser.sign_in(
+                self.base + "/auth/login?return_to=" + urllib.parse.quote(target, safe=""), "alice")
+            self.assertEqual((status, url), (200, self.base + "/"), target)
+
+    def test_changes_need_the_csrf_token_and_logout_ends_the_session(self):
+        browser = Browser()
+        browser.sign_in(self.base + "/auth/login", "root")
+        csrf = json.loads(browser.open(self.base + "/auth/session")[2])["csrf_token"]
+        self.assertEqual(browser.open(self.base + "/api/v1/rescan", data=b"", method="POST")[0], 403)
+        self.assertEqual(browser.open(self.base + "/api/v1/rescan", data=b"", method="POST",
+                                      headers={"X-CSRF-Token": "x" * 43})[0], 403)
+        self.assertEqual(browser.open(self.base + "/api/v1/rescan", data=b"", method="POST",
+                                      headers={"X-CSRF-Token": csrf})[0], 200)
+        self.assertEqual(browser.open(self.base + "/auth/logout", data=b"", method="POST")[0], 403)
+        status, _, body, _ = browser.open(self.base + "/auth/logout", data=b"", method="POST",
+                                          headers={"X-CSRF-Token": csrf})
+        self.assertEqual(status, 200, body)
+        self.assertTrue(json.loads(body)["end_session_url"].startswith(self.providers["idp-a"].issuer))
+        self.assertIsNone(browser.cookie("mcval_session"))
+        records = self.login_records()
+        self.assertEqual((records[-1]["action"], records[-1]["actor"]["sub"]), ("logout", "root"))
+        csrf_denials = [r for r in read_audit(self.audit_path) if r["reason"] == "csrf_token_mismatch"]
+        self.assertGreaterEqual(len(csrf_denials), 3)
+
+    def test_a_session_cookie_that_was_never_issued(self):
+        browser = Browser()
+        status, _, body, _ = browser.open(self.base + "/api/v1/me", headers={"Cookie": "mcval_session=" + "A" * 43})
+        self.assertEqual(status, 401, body)
+        info = json.loads(Browser().open(self.base + "/auth/session")[2])
+        self.assertEqual((info["authenticated"], info["login_url"]), (False, "/auth/login"))
 
 
 class AuthSettingsTest(unittest.TestCase):

@@ -9,8 +9,12 @@
 //   https://other.test/api    aud "other-api", 300 s   (tokens for another API)
 //
 // The clients come from the spec (argv[2], JSON):
-//   {"issuers": [{"name": "idp-a", "clients": {"viewer-a": ["mcval/centre-a/viewers"], ...}}, ...]}
+//   {"issuers": [{"name": "idp-a", "clients": {"viewer-a": ["mcval/centre-a/viewers"], ...},
+//                 "web_client": {"client_id": "mcval-web", "redirect_uris": ["http://127.0.0.1:P/auth/callback"]},
+//                 "users": {"alice": ["mcval/centre-a/viewers"], ...}}, ...]}
 // Each client's secret is "secret-" + its id; its token carries its list as the `groups` claim.
+// With a web client, people sign in by the authorization code flow through the development
+// login form (any user name; `users` gives the groups in their access tokens).
 //
 // Printed on stdout once every issuer listens (one line of JSON):
 //   {"issuers": [{"name", "issuer", "token_endpoint", "jwks_uri", "test_endpoint"}, ...]}
@@ -68,6 +72,8 @@ class Issuer {
   constructor(spec) {
     this.name = spec.name;
     this.clients = spec.clients || {};
+    this.users = spec.users || {};
+    this.web = spec.web_client || null;
     this.current = newKey();
     this.next = newKey();
     this.stranger = newKey();  // never published anywhere
@@ -82,20 +88,43 @@ class Issuer {
   }
 
   makeProvider() {
-    const clients = this.clients;
-    const provider = new Provider(this.issuer, {
-      clients: Object.keys(clients).map((id) => ({
-        client_id: id,
-        client_secret: `secret-${id}`,
-        grant_types: ['client_credentials'],
-        response_types: [],
-        redirect_uris: [],
+    const { clients, users, web } = this;
+    const clientList = Object.keys(clients).map((id) => ({
+      client_id: id,
+      client_secret: `secret-${id}`,
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+      token_endpoint_auth_method: 'client_secret_basic',
+    }));
+    if (web) {
+      clientList.push({
+        client_id: web.client_id,
+        client_secret: `secret-${web.client_id}`,
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        redirect_uris: web.redirect_uris,
         token_endpoint_auth_method: 'client_secret_basic',
-      })),
+      });
+    }
+    const provider = new Provider(this.issuer, {
+      clients: clientList,
+      // The browser login of the tests: the development login form takes any user name
+      // (no password check), and the web client's grant is given without a consent page.
+      loadExistingGrant: async (ctx) => {
+        const { client, session } = ctx.oidc;
+        const existing = ctx.oidc.result?.consent?.grantId || session.grantIdFor(client.clientId);
+        if (existing) return ctx.oidc.provider.Grant.find(existing);
+        const grant = new ctx.oidc.provider.Grant({ clientId: client.clientId, accountId: session.accountId });
+        grant.addOIDCScope('openid');
+        for (const resource of Object.keys(RESOURCES)) grant.addResourceScope(resource, 'api');
+        await grant.save();
+        return grant;
+      },
       jwks: { keys: this.published.map((k) => k.jwk) },
       cookies: { keys: [randomBytes(16).toString('hex')] },
       features: {
-        devInteractions: { enabled: false },
+        devInteractions: { enabled: Boolean(web) },
         clientCredentials: { enabled: true },
         resourceIndicators: {
           enabled: true,
@@ -114,7 +143,10 @@ class Issuer {
           },
         },
       },
-      extraTokenClaims: (ctx, token) => ({ groups: clients[token.clientId] || [] }),
+      // Groups of a person (authorization code) by user name, of a client (client credentials) by id.
+      extraTokenClaims: (ctx, token) => ({
+        groups: token.accountId ? users[token.accountId] || [] : clients[token.clientId] || [],
+      }),
     });
     provider.on('server_error', (ctx, err) => process.stderr.write(`${this.name}: ${err.stack}\n`));
     return provider;

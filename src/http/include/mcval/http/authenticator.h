@@ -15,6 +15,8 @@ namespace mcval::http {
 
 using PrincipalPtr = std::shared_ptr<const auth::Principal>;
 
+class BrowserLogin;
+
 class Authenticator {
  public:
   virtual ~Authenticator() = default;
@@ -38,19 +40,21 @@ class LocalAuthenticator final : public Authenticator {
   PrincipalPtr local_;
 };
 
-/// `--auth oidc`: `Authorization: Bearer <access token>` verified by a TokenVerifier. A request
-/// without a token, or whose token is refused, is audited (denied with reason token_missing,
+/// `--auth oidc`: `Authorization: Bearer <access token>` verified by a TokenVerifier, or, without
+/// that header, the session cookie of a browser login when `sessions` is set. A request
+/// without either, or whose token is refused, is audited (denied with reason token_missing,
 /// or token_rejected with the refusal reason: never the token) when `audit` is set.
 class BearerAuthenticator final : public Authenticator {
  public:
-  /// `verifier` and `audit` (may be null) must outlive this object.
-  BearerAuthenticator(auth::TokenVerifier& verifier, audit::AuditRecorder* audit);
+  /// `verifier`, `audit` and `sessions` (both may be null) must outlive this object.
+  BearerAuthenticator(auth::TokenVerifier& verifier, audit::AuditRecorder* audit, BrowserLogin* sessions = nullptr);
   Result<PrincipalPtr> authenticate(const Request& request) override;
   const char* mode() const override { return "oidc"; }
 
  private:
   auth::TokenVerifier& verifier_;
   audit::AuditRecorder* audit_;
+  BrowserLogin* sessions_;
 };
 
 /// The audit requester for `request`: the principal's issuer, subject and client (empty when

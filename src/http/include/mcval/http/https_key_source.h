@@ -1,6 +1,6 @@
 #pragma once
 // HttpsKeySource: the auth module's KeySource over Boost.Beast/Asio with OpenSSL. Fetches an
-// identity provider's discovery document and JWKS: https with the server's certificate verified
+// identity provider's discovery document and JWKS (and posts a browser login's token request): https with the server's certificate verified
 // against the system's trust store (OpenSSL's default paths, so SSL_CERT_FILE / SSL_CERT_DIR
 // apply) and its host name or IP checked; plain http only to a loopback host and only when
 // allowed (tests with a local provider). One GET, no redirects followed, a deadline for the
@@ -56,7 +56,13 @@ class HttpsKeySource final : public auth::KeySource {
   /// (a redirect is not followed) or a body over the limit.
   Result<std::string> fetch(const std::string& url) override;
 
+  /// POSTs an application/x-www-form-urlencoded `form` (a token request of a browser login),
+  /// with an `Authorization` header when not empty. The same rules and errors as fetch(); a
+  /// refusal names the OAuth `error` code of the answer, never its other content.
+  Result<std::string> post_form(const std::string& url, const std::string& form, const std::string& authorization);
+
  private:
+  Result<std::string> exchange(const std::string& url, const std::string* form, const std::string& authorization);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
