@@ -257,7 +257,7 @@ int run_serve(const Config& config) {
   const http::RouteContext context{**catalog, tile_service, metrics, state,
                                    config.web_root.empty() ? default_web_root() : std::filesystem::path(config.web_root),
                                    MCVAL_VERSION, reports, inference_results, models,
-                                   audit_log->get(), &reads, config.auth};
+                                   audit_log->get(), &reads, config.auth, browser_login != nullptr};
   if (auto registered = http::register_routes(router, context); !registered.ok()) return fail(registered.error());
   if (browser_login) browser_login->register_routes(router);
 

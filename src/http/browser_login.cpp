@@ -120,7 +120,7 @@ bool safe_return_path(std::string_view path) {
   if (path.empty() || path.front() != '/' || path.size() > 2048) return false;
   if (path.size() > 1 && (path[1] == '/' || path[1] == '\\')) return false;
   for (const char c : path) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == '\\') return false;
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f || c == '\\') return false;
   }
   return true;
 }

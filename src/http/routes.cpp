@@ -298,6 +298,17 @@ Status register_routes(Router& router, const RouteContext& ctx) {
     return r;
   });
 
+  if (!ctx.browser_login) {
+    router.add(
+        "GET", "/auth/session", "auth.session",
+        [c](Request&) {
+          Response r = json_ok({{"login", false}, {"authenticated", c->auth_mode == "none"}});
+          r.header("Cache-Control", "no-store");
+          return r;
+        },
+        Access::public_);
+  }
+
   // JSON API.
   router.add("GET", "/api/v1", "api.index", [c](Request&) {
     return json_ok({{"name", "mcval"}, {"version", c->version}, {"ready", c->state.ready.load()}});

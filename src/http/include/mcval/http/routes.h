@@ -46,6 +46,9 @@ struct RouteContext {
   audit::ReadAggregator* reads = nullptr;
   /// "none" or "oidc", reported by /api/v1/me.
   std::string auth_mode = "none";
+  /// Whether a BrowserLogin registers the /auth/... routes; without one, GET /auth/session
+  /// answers {"login": false} so the viewer knows there is no sign-in.
+  bool browser_login = false;
 };
 
 /// Registers every route. The viewer's files are read into memory here and served only under
