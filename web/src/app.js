@@ -101,7 +101,8 @@ class App {
       const link = $('sign-in');
       link.href = signInUrl();
       link.hidden = false;
-      window.addEventListener('hashchange', () => { link.href = signInUrl(); });
+      // The view may have changed since: come back to the one shown when the link is followed.
+      link.addEventListener('click', () => { link.href = signInUrl(); });
       return;
     }
     $('account-name').textContent = session.name || session.subject;
