@@ -103,6 +103,7 @@ Result<http::BrowserLoginOptions> browser_login_options(const Config& config, co
   options.client_id = config.login_client_id;
   options.resource = config.login_resource;
   options.scopes = config.login_scopes;
+  options.session_max = std::chrono::seconds(config.login_session_max_s);
   std::string base = config.public_url;
   if (base.empty() && listen.second == 0) {
     return Error{ErrorCode::config_invalid, "a browser login needs --public-url when --listen picks a free port"};

@@ -164,6 +164,9 @@ Status validate(const Config& config) {
     return Error{ErrorCode::config_invalid,
                  "login_issuer needs auth = oidc, login_client_id and login_client_secret_file"};
   }
+  if (config.login_session_max_s < 60 || config.login_session_max_s > 604800) {
+    return Error{ErrorCode::config_invalid, "login_session_max_s must be 60-604800"};
+  }
   if (!config.public_url.empty() && !config.public_url.starts_with("https://") &&
       !config.public_url.starts_with("http://")) {
     return Error{ErrorCode::config_invalid, "public_url must be an http(s) URL"};

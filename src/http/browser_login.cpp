@@ -298,15 +298,20 @@ Response BrowserLogin::callback(const Request& request) {
   }
 
   const std::string cookie_secret = random_token();
-  Session session{std::make_shared<const auth::Principal>(std::move(principal).value()), random_token(),
-                  Clock::time_point{}, Steady::now()};
+  Session session;
+  session.principal = std::make_shared<const auth::Principal>(std::move(principal).value());
+  session.csrf_token = random_token();
   session.expires_at = session.principal->expires_at;
-  const auto max_age = std::chrono::duration_cast<std::chrono::seconds>(session.expires_at - now).count();
+  session.refresh_token = text("refresh_token");
+  session.ends_at = session.refresh_token.empty() ? session.expires_at : now + options_.session_max;
+  session.created = Steady::now();
+  session.refreshing = std::make_shared<std::mutex>();
+  const auto max_age = std::chrono::duration_cast<std::chrono::seconds>(session.ends_at - now).count();
   const PrincipalPtr who = session.principal;
   {
     std::lock_guard lock(mutex_);
     for (auto it = sessions_.begin(); it != sessions_.end();) {
-      it = it->second.expires_at <= now ? sessions_.erase(it) : std::next(it);
+      it = it->second.ends_at <= now ? sessions_.erase(it) : std::next(it);
     }
     while (sessions_.size() >= options_.max_sessions) {
       auto oldest = sessions_.begin();
@@ -331,22 +336,76 @@ Response BrowserLogin::callback(const Request& request) {
   return r;
 }
 
-std::optional<BrowserLogin::Session> BrowserLogin::find_session(const Request& request) {
+std::optional<std::pair<std::string, BrowserLogin::Session>> BrowserLogin::find_session(const Request& request) {
   const auto secret = cookie_value(request.header("cookie"), kSessionCookie);
   if (!secret || secret->empty()) return std::nullopt;
+  std::string key = sha256_raw(*secret);
   std::lock_guard lock(mutex_);
-  const auto it = sessions_.find(sha256_raw(*secret));
+  const auto it = sessions_.find(key);
   if (it == sessions_.end()) return std::nullopt;
-  if (it->second.expires_at <= Clock::now()) {
+  const auto now = Clock::now();
+  if (it->second.ends_at <= now || (it->second.refresh_token.empty() && it->second.expires_at <= now)) {
     sessions_.erase(it);
     return std::nullopt;
   }
+  return std::make_pair(std::move(key), it->second);
+}
+
+std::optional<BrowserLogin::Session> BrowserLogin::refresh(const std::string& key, const Session& session) {
+  std::lock_guard renewal(*session.refreshing);
+  {
+    std::lock_guard lock(mutex_);  // another request of this session may have renewed meanwhile
+    const auto it = sessions_.find(key);
+    if (it == sessions_.end()) return std::nullopt;
+    if (it->second.expires_at > Clock::now() + options_.refresh_margin) return it->second;
+  }
+  auto found = endpoints();
+  if (!found.ok()) return std::nullopt;
+  const std::string form = form_of({{"grant_type", "refresh_token"}, {"refresh_token", session.refresh_token},
+                                    {"resource", options_.resource}});
+  auto answer = client_.post_form(found->token, form, basic_authorization(options_.client_id, options_.client_secret));
+  if (!answer.ok()) {
+    log::warn("browser session not renewed", {{"subject", session.principal->subject},
+                                               {"error", answer.error().detail}});
+    return std::nullopt;
+  }
+  const auto tokens = nlohmann::json::parse(*answer, nullptr, /*allow_exceptions=*/false);
+  const auto text = [&](const char* name) {
+    return tokens.is_object() && tokens.contains(name) && tokens[name].is_string() ? tokens[name].get<std::string>()
+                                                                                     : std::string();
+  };
+  auto principal = verifier_.verify(text("access_token"), Clock::now());
+  if (!principal.ok() || principal->issuer != session.principal->issuer ||
+      principal->subject != session.principal->subject) {
+    log::warn("browser session not renewed: the new access token was refused or names another user",
+              {{"subject", session.principal->subject}});
+    return std::nullopt;
+  }
+  std::lock_guard lock(mutex_);
+  const auto it = sessions_.find(key);
+  if (it == sessions_.end()) return std::nullopt;  // signed out meanwhile
+  it->second.principal = std::make_shared<const auth::Principal>(std::move(principal).value());
+  it->second.expires_at = it->second.principal->expires_at;
+  if (const std::string rotated = text("refresh_token"); !rotated.empty()) it->second.refresh_token = rotated;
+  log::info("browser session renewed", {{"subject", it->second.principal->subject}});
   return it->second;
 }
 
 std::optional<Result<PrincipalPtr>> BrowserLogin::authenticate(const Request& request) {
   if (!cookie_value(request.header("cookie"), kSessionCookie)) return std::nullopt;
-  const auto session = find_session(request);
+  auto found = find_session(request);
+  std::optional<Session> session;
+  if (found) {
+    session = std::move(found->second);
+    if (session->expires_at <= Clock::now() + options_.refresh_margin && !session->refresh_token.empty()) {
+      if (auto renewed = refresh(found->first, *session)) session = std::move(renewed);
+    }
+    if (session->expires_at <= Clock::now()) {  // not renewed: the session has ended
+      std::lock_guard lock(mutex_);
+      sessions_.erase(found->first);
+      session.reset();
+    }
+  }
   if (!session) {
     return Result<PrincipalPtr>(
         Error{ErrorCode::unauthenticated, "the session has ended or is unknown: sign in again at /auth/login"});
@@ -367,10 +426,11 @@ std::optional<Result<PrincipalPtr>> BrowserLogin::authenticate(const Request& re
 
 Response BrowserLogin::session_info(const Request& request) {
   Response r;
-  const auto session = find_session(request);
-  if (!session) {
+  const auto found = find_session(request);
+  if (!found) {
     r = json_ok({{"login", true}, {"authenticated", false}, {"login_url", "/auth/login"}});
   } else {
+    const Session* session = &found->second;
     const auth::Principal& p = *session->principal;
     nlohmann::json grants = nlohmann::json::array();
     for (const auto& grant : p.grants) grants.push_back({{"role", auth::role_name(grant.role)}, {"centre", grant.centre}});
@@ -381,7 +441,9 @@ Response BrowserLogin::session_info(const Request& request) {
                        {"name", p.display_name},
                        {"grants", grants},
                        {"csrf_token", session->csrf_token},
-                       {"expires_at", audit::format_utc(session->expires_at)}});
+                       {"access_expires_at", audit::format_utc(session->expires_at)},
+                       {"renewable", !session->refresh_token.empty()},
+                       {"ends_at", audit::format_utc(session->ends_at)}});
   }
   r.header("Cache-Control", "no-store");
   return r;

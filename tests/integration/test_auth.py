@@ -539,9 +539,12 @@ class BrowserLoginTest(unittest.TestCase):
         cls.ws.add_slide("centre-b", "b1.svs")
         cls.port = closed_port()
         cls.base = "http://127.0.0.1:%d" % cls.port
+        cls.short_port = closed_port()
+        cls.short_base = "http://127.0.0.1:%d" % cls.short_port
         cls.providers = Providers({"issuers": [
             {"name": "idp-a", "clients": {"admin": ["mcval-admin"]},
-             "web_client": {"client_id": "mcval-web", "redirect_uris": [cls.base + "/auth/callback"]},
+             "web_client": {"client_id": "mcval-web",
+                            "redirect_uris": [cls.base + "/auth/callback", cls.short_base + "/auth/callback"]},
              "users": {"alice": ["mcval/centre-a/viewers"], "root": ["mcval-admin"]}},
             {"name": "idp-b"}]})
         config = auth_config(cls.providers, closed_port())
@@ -549,7 +552,7 @@ class BrowserLoginTest(unittest.TestCase):
         cls.config_path = os.path.join(cls.ws.dir, "issuers.json")
         with open(cls.config_path, "w") as f:
             json.dump(config, f)
-        secret = os.path.join(cls.ws.dir, "client-secret")
+        cls.secret = secret = os.path.join(cls.ws.dir, "client-secret")
         with open(secret, "w") as f:
             f.write("secret-mcval-web\n")
         cls.audit_path = os.path.join(cls.ws.dir, "audit.log")
@@ -675,6 +678,31 @@ class BrowserLoginTest(unittest.TestCase):
         self.assertEqual((records[-1]["action"], records[-1]["actor"]["sub"]), ("logout", "root"))
         csrf_denials = [r for r in read_audit(self.audit_path) if r["reason"] == "csrf_token_mismatch"]
         self.assertGreaterEqual(len(csrf_denials), 3)
+
+    def test_a_session_outlives_its_access_token_with_the_refresh_token(self):
+        # Access tokens of the "short" resource live 1 s; the session renews them.
+        server = Server(self.ws, ["--auth", "oidc", "--auth-config", self.config_path, "--scan-on-start=false",
+                                  "--audit-log", os.path.join(self.ws.dir, "audit-short.log"),
+                                  "--login-issuer", "idp-a", "--login-client-id", "mcval-web",
+                                  "--login-client-secret-file", self.secret, "--login-resource", SHORT_RESOURCE,
+                                  "--public-url", self.short_base], listen="127.0.0.1:%d" % self.short_port)
+        try:
+            browser = Browser()
+            status, url, _, _ = browser.sign_in(self.short_base + "/auth/login", "alice")
+            self.assertEqual((status, url), (200, self.short_base + "/"))
+            first = json.loads(browser.open(self.short_base + "/auth/session")[2])
+            self.assertTrue(first["renewable"])
+            for _ in range(3):
+                time.sleep(1.1)
+                status, _, body, _ = browser.open(self.short_base + "/api/v1/me")
+                self.assertEqual(status, 200, body)
+                self.assertEqual(json.loads(body)["subject"], "alice")
+            later = json.loads(browser.open(self.short_base + "/auth/session")[2])
+            self.assertGreater(later["access_expires_at"], first["access_expires_at"])
+            self.assertEqual(later["ends_at"], first["ends_at"])
+            self.assertTrue(any('"browser session renewed"' in line for line in server.log_lines))
+        finally:
+            self.assertEqual(server.stop(), 0)
 
     def test_a_session_cookie_that_was_never_issued(self):
         browser = Browser()

@@ -101,7 +101,7 @@ class Issuer {
       clientList.push({
         client_id: web.client_id,
         client_secret: `secret-${web.client_id}`,
-        grant_types: ['authorization_code'],
+        grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],
         redirect_uris: web.redirect_uris,
         token_endpoint_auth_method: 'client_secret_basic',
@@ -109,6 +109,8 @@ class Issuer {
     }
     const provider = new Provider(this.issuer, {
       clients: clientList,
+      // Refresh tokens to every client allowed the grant (no offline_access consent dance).
+      issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
       // The browser login of the tests: the development login form takes any user name
       // (no password check), and the web client's grant is given without a consent page.
       loadExistingGrant: async (ctx) => {

@@ -3,15 +3,17 @@
 // confidential OAuth 2.0 client (a "backend for frontend"): authorization code flow with PKCE
 // (S256), state bound to the browser by a cookie, nonce checked in the ID token, the `iss`
 // response parameter checked (RFC 9207). Tokens never reach the browser: it gets an HttpOnly,
-// SameSite=Lax session cookie; the session holds the verified principal of the access token and
-// ends when that token expires. Requests with the cookie that change something (not GET/HEAD)
-// must carry the session's CSRF token in `X-CSRF-Token`.
+// SameSite=Lax session cookie; the session holds the verified principal of the access token,
+// renews that token with the refresh token when the issuer gives one, and ends when it cannot.
+// Requests with the cookie that change something (not GET/HEAD/OPTIONS) must carry the
+// session's CSRF token in `X-CSRF-Token`.
 //
 // Routes (public, since they establish the caller): GET /auth/login?return_to=/path,
 // GET /auth/callback, GET /auth/session, POST /auth/logout.
 #include <chrono>
 #include <cstddef>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -35,6 +37,10 @@ struct BrowserLoginOptions {
   std::string scopes = "openid";
   bool secure_cookies = false; ///< the public URL is https: cookies get Secure
   std::chrono::seconds login_timeout{600};  ///< from /auth/login to the callback
+  /// Longest a session lasts when the issuer gives a refresh token (the access token is renewed
+  /// with it shortly before it expires); without one, a session ends with its access token.
+  std::chrono::seconds session_max{8 * 3600};
+  std::chrono::seconds refresh_margin{30};  ///< renew this long before the access token expires
   std::size_t max_sessions = 10000;         ///< beyond: the oldest session ends
   std::size_t max_pending_logins = 10000;   ///< beyond: the oldest unfinished login is dropped
 };
@@ -76,8 +82,11 @@ class BrowserLogin {
   struct Session {
     PrincipalPtr principal;
     std::string csrf_token;
-    std::chrono::system_clock::time_point expires_at;
+    std::chrono::system_clock::time_point expires_at;  ///< of the current access token
+    std::chrono::system_clock::time_point ends_at;     ///< of the session
     std::chrono::steady_clock::time_point created;
+    std::string refresh_token;                         ///< empty: none
+    std::shared_ptr<std::mutex> refreshing;            ///< one renewal at a time per session
   };
 
   Result<Endpoints> endpoints();
@@ -86,7 +95,11 @@ class BrowserLogin {
   Response session_info(const Request& request);
   Response logout(const Request& request);
   Response refuse_login(const Request& request, const std::string& reason, const std::string& message);
-  std::optional<Session> find_session(const Request& request);
+  /// The session of the request's cookie (and its key), when it has not ended.
+  std::optional<std::pair<std::string, Session>> find_session(const Request& request);
+  /// Renews the access token of a session with its refresh token; the renewed session, or
+  /// nullopt when the issuer refused (the session then ends once its access token expires).
+  std::optional<Session> refresh(const std::string& key, const Session& session);
 
   BrowserLoginOptions options_;
   auth::TokenVerifier& verifier_;
