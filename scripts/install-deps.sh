@@ -43,12 +43,14 @@ else
   echo "install-deps: Debian packages present"
 fi
 
-# The viewer's and the browser test's npm packages, exactly as pinned in web/package-lock.json.
-if [ -f web/package-lock.json ]; then
-  if [ ! -d web/node_modules ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
-    echo "install-deps: npm ci (web/)"
-    (cd web && npm ci --no-audit --no-fund --loglevel=error)
+# npm packages, exactly as pinned in each package-lock.json: the viewer and its browser test
+# (web/), the OpenID Connect provider the authentication tests start (tests/oidc/).
+for dir in web tests/oidc; do
+  [ -f "$dir/package-lock.json" ] || continue
+  if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    echo "install-deps: npm ci ($dir/)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
   else
-    echo "install-deps: npm packages present"
+    echo "install-deps: npm packages present ($dir/)"
   fi
-fi
+done

@@ -1,3 +1,5 @@
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -5,13 +7,24 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "commands.h"
+#include "mcval/audit/audit_log.h"
+#include "mcval/audit/read_aggregator.h"
+#include "mcval/auth/issuer_config.h"
+#include "mcval/auth/token_verifier.h"
 #include "mcval/catalog/catalog_scanner.h"
 #include "mcval/catalog/sqlite_catalog.h"
+#include "mcval/common/files.h"
 #include "mcval/common/logging.h"
+#include "mcval/common/strings.h"
+#include "mcval/http/authenticator.h"
+#include "mcval/http/browser_login.h"
+#include "mcval/http/https_key_source.h"
 #include "mcval/http/routes.h"
 #include "mcval/http/server.h"
 #include "mcval/inference/inference_store.h"
@@ -38,8 +51,78 @@ nlohmann::json summary_json(const catalog::ScanSummary& s) {
           {"removed", s.removed},   {"unreadable", s.unreadable}, {"seconds", s.seconds}};
 }
 
+/// True for IPv4 127.0.0.0/8 and IPv6 ::1 (the only hosts `--auth none` may listen on).
 bool is_loopback(const std::string& host) {
-  return host == "127.0.0.1" || host == "::1" || host.rfind("127.", 0) == 0 || host == "localhost";
+  in_addr v4{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  return inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
+
+/// The trusted issuers of `--auth-config` (config_invalid naming the file otherwise).
+Result<auth::AuthConfig> load_auth_config(const Config& config) {
+  auto text = read_file(config.auth_config);
+  if (!text.ok()) {
+    return Error{ErrorCode::config_invalid, "auth_config '" + config.auth_config + "': " + text.error().to_string()};
+  }
+  auto parsed = auth::parse_auth_config(*text);
+  if (!parsed.ok()) {
+    return Error{ErrorCode::config_invalid, "auth_config '" + config.auth_config + "': " + parsed.error().detail};
+  }
+  if (parsed->issuers.empty()) {
+    return Error{ErrorCode::config_invalid, "auth_config '" + config.auth_config + "' names no issuer"};
+  }
+  return std::move(parsed).value();
+}
+
+/// The browser login's settings: the issuer named by --login-issuer in the issuers file, the
+/// client secret from its file, the redirect URI from --public-url (or the listen address).
+Result<http::BrowserLoginOptions> browser_login_options(const Config& config, const auth::AuthConfig& issuers,
+                                                        const std::pair<std::string, unsigned short>& listen) {
+  http::BrowserLoginOptions options;
+  bool found = false;
+  for (const auto& issuer : issuers.issuers) {
+    if (issuer.name == config.login_issuer) {
+      options.issuer = issuer;
+      found = true;
+    }
+  }
+  if (!found) {
+    return Error{ErrorCode::config_invalid, "login_issuer '" + config.login_issuer + "' is no issuer's name in " +
+                                                config.auth_config};
+  }
+  auto secret = read_file(config.login_client_secret_file);
+  if (!secret.ok()) {
+    return Error{ErrorCode::config_invalid,
+                 "login_client_secret_file '" + config.login_client_secret_file + "' cannot be read"};
+  }
+  options.client_secret = std::string(trim(*secret));
+  if (options.client_secret.empty()) {
+    return Error{ErrorCode::config_invalid, "login_client_secret_file '" + config.login_client_secret_file + "' is empty"};
+  }
+  options.client_id = config.login_client_id;
+  options.resource = config.login_resource;
+  options.scopes = config.login_scopes;
+  options.session_max = std::chrono::seconds(config.login_session_max_s);
+  std::string base = config.public_url;
+  if (base.empty() && listen.second == 0) {
+    return Error{ErrorCode::config_invalid, "a browser login needs --public-url when --listen picks a free port"};
+  }
+  if (base.empty()) {
+    const std::string host = listen.first.find(':') != std::string::npos ? "[" + listen.first + "]" : listen.first;
+    base = "http://" + host + ":" + std::to_string(listen.second);
+  }
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  options.redirect_uri = base + "/auth/callback";
+  options.secure_cookies = base.starts_with("https://");
+  return options;
+}
+
+/// The service's own records (start, stop): no actor, source "cli".
+audit::AuditRecord service_record(audit::Action action, std::string reason = {}) {
+  audit::Requester who;
+  who.source = "cli";
+  return audit::AuditRecord::make(action, who, "", "", audit::Outcome::allowed, std::move(reason));
 }
 
 }  // namespace
@@ -51,16 +134,37 @@ int run_serve(const Config& config) {
   if (!std::filesystem::is_directory(config.slides, ec)) {
     return fail(Error{ErrorCode::config_invalid, "slide root '" + config.slides + "' is not a folder"});
   }
-  if (!is_loopback(listen->first)) {
-    log::warn("listening beyond loopback without authentication", {{"listen", config.listen}});
+  if (config.auth == "none" && !is_loopback(listen->first)) {
+    return fail(Error{ErrorCode::config_invalid,
+                      "--auth none lets every client act as an administrator, so it is allowed only on a loopback "
+                      "address (127.0.0.1 or ::1), not on " + config.listen +
+                          ": use --auth oidc with --auth-config (docs/security.md) or listen on 127.0.0.1"});
   }
 
-  // Block the stop signals in every thread; one thread waits for them below.
+  // Block the stop signals in every thread (the audit log's threads too, so before they start);
+  // one thread waits for them below.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  // Authentication: the issuers are read and checked before anything else starts.
+  std::optional<auth::AuthConfig> auth_config;
+  if (config.auth == "oidc") {
+    auto loaded = load_auth_config(config);
+    if (!loaded.ok()) return fail(loaded.error());
+    auth_config = std::move(loaded).value();
+  }
+
+  // The audit log: refuses to start on a damaged log (audit_tampered).
+  auto audit_options = audit::audit_log_options(config, MCVAL_VERSION);
+  if (!audit_options.ok()) return fail(audit_options.error());
+  auto audit_log = audit::AuditLog::open(std::move(audit_options).value());
+  if (!audit_log.ok()) return fail(audit_log.error());
+  auto read_options = audit::read_aggregator_options(config);
+  if (!read_options.ok()) return fail(read_options.error());
+
 
   auto catalog = catalog::SqliteCatalog::open(catalog_file(config));
   if (!catalog.ok()) return fail(catalog.error());
@@ -115,24 +219,67 @@ int run_serve(const Config& config) {
     };
   });
 
+  // Who is calling (docs/security.md): bearer tokens from the configured issuers, or the local
+  // user on loopback. The key source and verifier outlive the server.
+  bool loopback_http = false;
+  if (auth_config) {
+    for (const auto& issuer : auth_config->issuers) loopback_http = loopback_http || issuer.allow_insecure_http_for_tests;
+  }
+  http::HttpsKeySource key_source(http::KeySourceOptions{.allow_loopback_http = loopback_http});
+  std::unique_ptr<auth::TokenVerifier> verifier;
+  std::unique_ptr<http::Authenticator> authenticator;
+  std::unique_ptr<http::BrowserLogin> browser_login;
+  if (auth_config) {
+    verifier = std::make_unique<auth::TokenVerifier>(std::move(*auth_config), key_source);
+    for (const auto& failure : verifier->prefetch(std::chrono::system_clock::now())) {
+      log::warn("issuer keys not fetched at start; its tokens are refused (503) until a fetch succeeds",
+                {{"error", failure.to_string()}});
+    }
+    if (!config.login_issuer.empty()) {
+      auto login_options = browser_login_options(config, verifier->config(), *listen);
+      if (!login_options.ok()) return fail(login_options.error());
+      browser_login = std::make_unique<http::BrowserLogin>(std::move(login_options).value(), *verifier, key_source,
+                                                           audit_log->get());
+    }
+    authenticator = std::make_unique<http::BearerAuthenticator>(*verifier, audit_log->get(), browser_login.get());
+    metrics.add_collector([&verifier]() {
+      return std::vector<http::Metrics::Sample>{{"mcval_jwks_fetches_total", "JWKS fetch attempts, all issuers.",
+                                                 "counter", static_cast<double>(verifier->jwks_fetches())}};
+    });
+  } else {
+    authenticator = std::make_unique<http::LocalAuthenticator>();
+  }
+  audit::ReadAggregator reads(**audit_log, std::move(read_options).value());
+
   http::Router router;
   const validation::ReportStore reports(reports_folder(config));
   const inference::InferenceStore inference_results(config.data);
   const inference::ModelStore models(config.data);
   const http::RouteContext context{**catalog, tile_service, metrics, state,
                                    config.web_root.empty() ? default_web_root() : std::filesystem::path(config.web_root),
-                                   MCVAL_VERSION, reports, inference_results, models};
+                                   MCVAL_VERSION, reports, inference_results, models,
+                                   audit_log->get(), &reads, config.auth, browser_login != nullptr};
   if (auto registered = http::register_routes(router, context); !registered.ok()) return fail(registered.error());
+  if (browser_login) browser_login->register_routes(router);
 
   http::ServerOptions server_options;
   server_options.host = listen->first;
   server_options.port = listen->second;
   server_options.threads = config.threads > 0 ? config.threads : std::max(4, 2 * cores);
-  http::HttpServer server(server_options, router, metrics);
+  // Per-user limits apply to verified users (--auth oidc); the local user of --auth none has none.
+  http::UserLimitOptions limit_options;
+  if (config.auth == "oidc") {
+    limit_options.requests_per_second = config.rate_limit_per_user;
+    limit_options.max_concurrent = config.max_concurrent_per_user;
+  }
+  http::UserLimits limits(limit_options);
+  http::HttpServer server(server_options, router, metrics, *authenticator, &limits, audit_log->get());
   auto address = server.start();
   if (!address.ok()) return fail(address.error());
   log::info("listening", {{"address", *address}, {"url", "http://" + *address + "/"}, {"version", MCVAL_VERSION},
-                          {"slides", config.slides}, {"data", config.data}});
+                          {"slides", config.slides}, {"data", config.data}, {"auth", config.auth},
+                          {"audit_log", (*audit_log)->path().string()}});
+  (void)(*audit_log)->record(service_record(audit::Action::service_started));
 
   std::thread signal_waiter([&server, stop_signals] {
     int signal_number = 0;
@@ -155,6 +302,8 @@ int run_serve(const Config& config) {
   // Wake the signal thread if the server stopped for another reason.
   pthread_kill(signal_waiter.native_handle(), SIGTERM);
   signal_waiter.join();
+  reads.flush_all();
+  (void)(*audit_log)->record(service_record(audit::Action::service_stopped));
   log::info("stopped");
   return 0;
 }

@@ -184,4 +184,40 @@ Result<Principal> validate_claims(const Jws& token, const IssuerConfig& issuer, 
   return principal;
 }
 
+Result<std::string> validate_id_token_claims(const Jws& token, const IssuerConfig& issuer, std::string_view client_id,
+                                             std::string_view nonce, Clock::time_point now) {
+  const json& claims = token.payload;
+  if (!claims.is_object()) return refuse(Refusal::malformed, "payload is not a JSON object");
+  const auto iss = string_claim(claims, "iss");
+  if (!iss || *iss != issuer.issuer) return refuse(Refusal::wrong_issuer, "\"iss\" is not this issuer");
+  const auto sub = string_claim(claims, "sub");
+  if (!sub || sub->empty()) return refuse(Refusal::malformed, "\"sub\" missing or not a non-empty string");
+  if (token.typ && normalized_typ(*token.typ) != "jwt") {
+    return refuse(Refusal::typ_not_at_jwt, "header \"typ\" of an ID token must be absent or JWT");
+  }
+  const auto aud = claims.find("aud");
+  bool audience_ok = false;
+  if (aud != claims.end() && aud->is_string()) {
+    audience_ok = aud->get_ref<const std::string&>() == client_id;
+  } else if (aud != claims.end() && aud->is_array()) {
+    for (const auto& value : *aud) audience_ok = audience_ok || (value.is_string() && value.get<std::string>() == client_id);
+  }
+  if (!audience_ok) return refuse(Refusal::wrong_audience, "the ID token is not for this client");
+  if (const auto azp = string_claim(claims, "azp"); azp && *azp != client_id) {
+    return refuse(Refusal::wrong_audience, "the ID token's \"azp\" is another client");
+  }
+  const std::int64_t now_ms = std::chrono::floor<std::chrono::milliseconds>(now).time_since_epoch().count();
+  const std::int64_t skew_ms = std::chrono::milliseconds(issuer.clock_skew).count();
+  MCVAL_TRY_ASSIGN(exp, numeric_date_ms(claims, "exp"));
+  if (!exp) return refuse(Refusal::malformed, "token has no \"exp\"");
+  if (now_ms >= *exp + skew_ms) return refuse(Refusal::expired, "ID token expired");
+  MCVAL_TRY_ASSIGN(iat, numeric_date_ms(claims, "iat"));
+  if (iat && *iat > now_ms + skew_ms) return refuse(Refusal::issued_in_future, "ID token issued in the future (iat)");
+  const auto found_nonce = string_claim(claims, "nonce");
+  if (nonce.empty() || !found_nonce || *found_nonce != nonce) {
+    return Error{ErrorCode::unauthenticated, "nonce_mismatch: the ID token's nonce is not this login's"};
+  }
+  return *sub;
+}
+
 }  // namespace mcval::auth

@@ -65,4 +65,22 @@ CentreScope visible_centres(const Principal& principal, Role at_least) {
   return scope;
 }
 
+std::optional<Role> highest_role(const Principal& principal, std::string_view centre) {
+  std::optional<Role> best;
+  if (centre.empty()) return best;
+  for (const auto& grant : principal.grants) {
+    if (grant.centre != kAllCentres && grant.centre != centre) continue;
+    if (!best || grant.role > *best) best = grant.role;
+  }
+  return best;
+}
+
+std::optional<Role> highest_role_anywhere(const Principal& principal) {
+  std::optional<Role> best;
+  for (const auto& grant : principal.grants) {
+    if (!best || grant.role > *best) best = grant.role;
+  }
+  return best;
+}
+
 }  // namespace mcval::auth

@@ -102,9 +102,22 @@ Result<Principal> TokenVerifier::verify(std::string_view token, Clock::time_poin
     }
     return refuse(Refusal::unknown_issuer, "\"iss\" is not a trusted issuer");
   }
-  IssuerState& state = *found->second;
-  const IssuerConfig& issuer = state.config;
+  MCVAL_TRY(check_signature(jws, *found->second, now));
+  return validate_claims(jws, found->second->config, now);
+}
 
+Result<std::string> TokenVerifier::verify_id_token(std::string_view token, std::string_view issuer,
+                                                   std::string_view client_id, std::string_view nonce,
+                                                   Clock::time_point now) {
+  MCVAL_TRY_ASSIGN(jws, parse_jws(token, limits_));
+  const auto found = issuers_.find(std::string(issuer));
+  if (found == issuers_.end()) return refuse(Refusal::unknown_issuer, "the login's issuer is not configured");
+  MCVAL_TRY(check_signature(jws, *found->second, now));
+  return validate_id_token_claims(jws, found->second->config, client_id, nonce, now);
+}
+
+Status TokenVerifier::check_signature(const Jws& jws, IssuerState& state, Clock::time_point now) {
+  const IssuerConfig& issuer = state.config;
   const auto alg = alg_from_name(jws.alg);
   bool allowed = false;
   for (auto a : issuer.algorithms) allowed = allowed || (alg && a == *alg);
@@ -130,7 +143,7 @@ Result<Principal> TokenVerifier::verify(std::string_view token, Clock::time_poin
     }
   }
   if (!verify_signature(jws, *alg, *key)) return refuse(Refusal::bad_signature, "signature does not verify");
-  return validate_claims(jws, issuer, now);
+  return {};
 }
 
 std::vector<Error> TokenVerifier::prefetch(Clock::time_point now) {

@@ -150,6 +150,30 @@ Status validate(const Config& config) {
   if (std::find(std::begin(kLevels), std::end(kLevels), config.log_level) == std::end(kLevels)) {
     return Error{ErrorCode::config_invalid, "log_level must be one of trace, debug, info, warn, error"};
   }
+  if (config.auth != "none" && config.auth != "oidc") {
+    return Error{ErrorCode::config_invalid, "auth must be none or oidc"};
+  }
+  if (config.rate_limit_per_user < 0 || config.rate_limit_per_user > 1000000) {
+    return Error{ErrorCode::config_invalid, "rate_limit_per_user must be 0-1000000"};
+  }
+  if (config.max_concurrent_per_user < 0 || config.max_concurrent_per_user > 100000) {
+    return Error{ErrorCode::config_invalid, "max_concurrent_per_user must be 0-100000"};
+  }
+  if (!config.login_issuer.empty() && (config.auth != "oidc" || config.login_client_id.empty() ||
+                                        config.login_client_secret_file.empty())) {
+    return Error{ErrorCode::config_invalid,
+                 "login_issuer needs auth = oidc, login_client_id and login_client_secret_file"};
+  }
+  if (config.login_session_max_s < 60 || config.login_session_max_s > 604800) {
+    return Error{ErrorCode::config_invalid, "login_session_max_s must be 60-604800"};
+  }
+  if (!config.public_url.empty() && !config.public_url.starts_with("https://") &&
+      !config.public_url.starts_with("http://")) {
+    return Error{ErrorCode::config_invalid, "public_url must be an http(s) URL"};
+  }
+  if (config.auth == "oidc" && config.auth_config.empty()) {
+    return Error{ErrorCode::config_invalid, "auth = oidc needs auth_config: the JSON file of trusted issuers (docs/security.md)"};
+  }
   return {};
 }
 

@@ -9,6 +9,7 @@
 
 #include "mcval/common/sha256.h"
 #include "mcval/common/strings.h"
+#include "mcval/http/authenticator.h"
 #include "mcval/http/heatmap_image.h"
 #include "route_support.h"
 
@@ -24,13 +25,26 @@ constexpr std::size_t kSha256Hex = 64;
 
 std::string slide_base(const std::string& slide_id) { return "/api/v1/slides/" + slide_id; }
 
-/// A catalogued slide that is still in the slide store: slide_not_found (404) or slide_gone (410).
-Status check_slide(const RouteContext& c, const std::string& slide_id) {
-  MCVAL_TRY_ASSIGN(record, c.tiles.slide(slide_id));
+/// A catalogued slide that is still in the slide store and that the caller may see:
+/// slide_not_found (404, also for a slide of a centre outside the caller's scope) or slide_gone (410).
+Result<catalog::SlideRecord> check_slide(const RouteContext& c, const Request& req, const std::string& slide_id) {
+  MCVAL_TRY_ASSIGN(record, authorize_slide(c, req, slide_id));
   if (record.status == catalog::SlideStatus::removed) {
     return Error{ErrorCode::slide_gone, "slide " + slide_id + " was removed from the slide store"};
   }
-  return {};
+  return record;
+}
+
+/// Audits an allowed read of a slide's inference results (the slide's centre looked up when
+/// not given).
+void audit_inference_read(const RouteContext& c, const Request& req, const std::string& slide_id,
+                          std::string centre = {}) {
+  if (c.audit == nullptr) return;
+  if (centre.empty()) {
+    if (auto record = c.tiles.slide(slide_id); record.ok()) centre = record->centre;
+  }
+  audit_record(c, audit::AuditRecord::make(audit::Action::read_inference, requester_of(req, acting_role(req, centre)),
+                                           "slide:" + slide_id, centre, audit::Outcome::allowed));
 }
 
 bool is_lower_hex(std::string_view text) {
@@ -67,9 +81,9 @@ Result<std::string> resolve_model(const RouteContext& c, const std::string& slid
 }
 
 /// The stored result of the model a reference names on the slide (any status).
-Result<SlideInferenceRecord> find_result(const RouteContext& c, const std::string& slide_id,
+Result<SlideInferenceRecord> find_result(const RouteContext& c, const Request& req, const std::string& slide_id,
                                          const std::string& reference) {
-  MCVAL_TRY(check_slide(c, slide_id));
+  MCVAL_TRY(check_slide(c, req, slide_id));
   MCVAL_TRY_ASSIGN(model, resolve_model(c, slide_id, reference));
   MCVAL_TRY_ASSIGN(record, c.inference.find(model, slide_id));
   if (!record) return Error{ErrorCode::not_found, "model " + model + " has no result for slide " + slide_id};
@@ -77,9 +91,9 @@ Result<SlideInferenceRecord> find_result(const RouteContext& c, const std::strin
 }
 
 /// As find_result, for the layers: a failed result has none (404 with the reason).
-Result<SlideInferenceRecord> find_ok_result(const RouteContext& c, const std::string& slide_id,
+Result<SlideInferenceRecord> find_ok_result(const RouteContext& c, const Request& req, const std::string& slide_id,
                                             const std::string& reference) {
-  MCVAL_TRY_ASSIGN(record, find_result(c, slide_id, reference));
+  MCVAL_TRY_ASSIGN(record, find_result(c, req, slide_id, reference));
   if (record.status != "ok") {
     return Error{ErrorCode::not_found, "inference of model " + record.model_sha256 + " failed on slide " + slide_id +
                                            " (" + record.error_code + "): " + record.reason};
@@ -240,7 +254,8 @@ void register_inference_routes(Router& router, const RouteContext& ctx) {
 
   router.add("GET", "/api/v1/slides/{id}/inference", "api.inference", [c](Request& req) {
     const std::string& id = req.param("id");
-    if (auto slide = check_slide(*c, id); !slide.ok()) return error_response(slide.error(), req);
+    auto slide = check_slide(*c, req, id);
+    if (!slide.ok()) return error_response(slide.error(), req);
     auto models = c->inference.models_for_slide(id);
     if (!models.ok()) return error_response(models.error(), req);
     std::vector<SlideInferenceRecord> records;
@@ -255,11 +270,12 @@ void register_inference_routes(Router& router, const RouteContext& ctx) {
     });
     nlohmann::json results = nlohmann::json::array();
     for (const auto& record : records) results.push_back(result_json(*c, record));
+    audit_inference_read(*c, req, id, slide->centre);
     return json_ok({{"slide_id", id}, {"results", results}});
   });
 
   router.add("GET", "/api/v1/slides/{id}/heatmaps/{model}.json", "api.heatmap.data", [c](Request& req) {
-    auto record = find_ok_result(*c, req.param("id"), req.param("model"));
+    auto record = find_ok_result(*c, req, req.param("id"), req.param("model"));
     if (!record.ok()) return error_response(record.error(), req);
     auto heatmap = c->inference.load_heatmap(*record);
     if (!heatmap.ok()) return error_response(heatmap.error(), req);
@@ -275,6 +291,7 @@ void register_inference_routes(Router& router, const RouteContext& ctx) {
       }
       probabilities.push_back(std::move(grid));
     }
+    audit_inference_read(*c, req, record->slide_id);
     return json_ok({{"slide_id", record->slide_id},
                     {"model_sha256", record->model_sha256},
                     {"model_name", record->model_name},
@@ -287,7 +304,7 @@ void register_inference_routes(Router& router, const RouteContext& ctx) {
   });
 
   router.add("GET", "/api/v1/slides/{id}/heatmaps/{model}.png", "api.heatmap.png", [c](Request& req) {
-    auto record = find_ok_result(*c, req.param("id"), req.param("model"));
+    auto record = find_ok_result(*c, req, req.param("id"), req.param("model"));
     if (!record.ok()) return error_response(record.error(), req);
     const int classes = static_cast<int>(record->class_scores.size());
     const ClassInfo info = class_info(*c, *record, classes);
@@ -310,11 +327,12 @@ void register_inference_routes(Router& router, const RouteContext& ctx) {
     }
     auto png = slide::encode_png(render_heatmap(*heatmap, {*class_index, *colormap, *threshold}));
     if (!png.ok()) return error_response(png.error(), req);
+    audit_inference_read(*c, req, record->slide_id);
     return png_response(std::move(png).value(), etag);
   });
 
   router.add("GET", "/api/v1/slides/{id}/tissue/{model}.png", "api.tissue.png", [c](Request& req) {
-    auto record = find_ok_result(*c, req.param("id"), req.param("model"));
+    auto record = find_ok_result(*c, req, req.param("id"), req.param("model"));
     if (!record.ok()) return error_response(record.error(), req);
     const std::string etag = layer_etag(*record, "tissue");
     if (not_modified(req, etag)) return not_modified_response(etag, kLayerCacheControl);
@@ -324,6 +342,7 @@ void register_inference_routes(Router& router, const RouteContext& ctx) {
     if (!overlay.ok()) return error_response(Error{ErrorCode::io_error, "damaged tissue mask: " + overlay.error().detail}, req);
     auto png = slide::encode_png(*overlay);
     if (!png.ok()) return error_response(png.error(), req);
+    audit_inference_read(*c, req, record->slide_id);
     return png_response(std::move(png).value(), etag);
   });
 

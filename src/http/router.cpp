@@ -4,7 +4,7 @@
 
 namespace mcval::http {
 
-void Router::add(std::string method, std::string pattern, std::string route_name, Handler handler) {
+void Router::add(std::string method, std::string pattern, std::string route_name, Handler handler, Access access) {
   Route route;
   route.method = std::move(method);
   for (auto part : split(pattern, '/')) {
@@ -12,6 +12,7 @@ void Router::add(std::string method, std::string pattern, std::string route_name
   }
   route.name = std::move(route_name);
   route.handler = std::move(handler);
+  route.access = access;
   routes_.push_back(std::move(route));
 }
 
@@ -73,6 +74,7 @@ Router::Match Router::match(Request& request) const {
     request.params = std::move(captures);
     result.handler = &route.handler;
     result.route_name = route.name;
+    result.access = route.access;
     return result;
   }
   return result;

@@ -3,10 +3,14 @@
 #include <charconv>
 #include <chrono>
 #include <fstream>
+#include <set>
 #include <sstream>
+#include <vector>
 
 #include "mcval/common/logging.h"
 #include "mcval/common/strings.h"
+#include "mcval/http/authenticator.h"
+#include "mcval/report/html_report.h"
 #include "route_support.h"
 
 namespace mcval::http {
@@ -59,6 +63,110 @@ void allow_any_origin(Response& r) {
   r.header("Access-Control-Expose-Headers", "ETag, Link, X-Request-Id");
 }
 
+Response cors_error(const Error& error, const Request& request) {
+  Response r = error_response(error, request);
+  allow_any_origin(r);
+  return r;
+}
+
+/// How much of a validation report a caller may see.
+enum class ReportAccess {
+  none,       ///< not even that it exists
+  aggregate,  ///< statistics, without per-slide rows of centres outside the caller's scope
+  full,       ///< everything, per_slide.csv included
+};
+
+/// full: the caller may view every centre in the report. aggregate: the caller is a validator
+/// (or more) somewhere: aggregate results across centres are what validators and model
+/// developers compare. none otherwise.
+ReportAccess report_access(const Request& request, const std::vector<std::string>& centres) {
+  if (!request.principal) return ReportAccess::none;
+  const auto scope = caller_scope(request);
+  bool all_visible = scope.all || !centres.empty();
+  for (const auto& centre : centres) all_visible = all_visible && scope.contains(centre);
+  if (all_visible) return ReportAccess::full;
+  const auto best = auth::highest_role_anywhere(*request.principal);
+  return best && *best >= auth::Role::validator ? ReportAccess::aggregate : ReportAccess::none;
+}
+
+/// The centres a report covers: the keys of its "centres" and "flow" objects ("total" aside).
+std::vector<std::string> report_centres(const nlohmann::json& report) {
+  std::set<std::string> names;
+  for (const char* key : {"centres", "flow"}) {
+    if (!report.contains(key) || !report[key].is_object()) continue;
+    for (const auto& [name, value] : report[key].items()) {
+      if (name != "total") names.insert(name);
+    }
+  }
+  return {names.begin(), names.end()};
+}
+
+/// The aggregate view of a report: per-slide rows (misclassified slides) of centres outside
+/// the caller's scope removed, the per-slide file withheld, and a note saying so.
+nlohmann::json aggregate_view(nlohmann::json report, const auth::CentreScope& scope) {
+  std::size_t withheld = 0;
+  if (report.contains("misclassified") && report["misclassified"].is_array()) {
+    nlohmann::json kept = nlohmann::json::array();
+    for (auto& row : report["misclassified"]) {
+      const bool visible = row.is_object() && row.contains("centre") && row["centre"].is_string() &&
+                           scope.contains(row["centre"].get<std::string>());
+      if (visible) {
+        kept.push_back(std::move(row));
+      } else {
+        ++withheld;
+      }
+    }
+    report["misclassified"] = std::move(kept);
+  }
+  if (report.contains("files") && report["files"].is_object()) report["files"]["per_slide_csv"] = nullptr;
+  report["withheld"] = {{"reason", "per-slide rows of centres outside your scope are withheld"},
+                        {"misclassified_rows", withheld},
+                        {"per_slide_csv", true}};
+  return report;
+}
+
+/// A file of a stored report as the caller may see it; a report the caller may not see is
+/// answered like an unknown one (404), per_slide.csv of a partly visible one is forbidden.
+/// Reads and denials are audited.
+Result<std::string> report_file(const RouteContext& c, const Request& req, const std::string& id,
+                                const std::string& file) {
+  MCVAL_TRY_ASSIGN(json_text, c.reports.read(id, "report.json"));
+  auto report = nlohmann::json::parse(json_text, nullptr, /*allow_exceptions=*/false);
+  if (report.is_discarded() || !report.is_object()) {
+    return Error{ErrorCode::io_error, "stored report " + id + " is not valid JSON"};
+  }
+  const std::string resource = "report:" + id;
+  const ReportAccess access = report_access(req, report_centres(report));
+  if (access == ReportAccess::none) {
+    audit_record(c, audit::AuditRecord::make(audit::Action::denied, requester_of(req), resource, "",
+                                             audit::Outcome::denied, "centre_not_allowed"));
+    return Error{ErrorCode::not_found, "no validation run '" + id + "'"};  // as ReportStore says for unknown ids
+  }
+  if (access == ReportAccess::aggregate && file == "per_slide.csv") {
+    audit_record(c, audit::AuditRecord::make(audit::Action::denied, requester_of(req), resource + "/" + file, "",
+                                             audit::Outcome::denied, "centre_not_allowed"));
+    return Error{ErrorCode::forbidden,
+                 "per_slide.csv holds rows of centres outside your scope; the aggregate report is available"};
+  }
+  Result<std::string> content = Error{ErrorCode::not_found, "no such file"};
+  if (access == ReportAccess::full) {
+    content = file == "report.json" ? Result<std::string>(std::move(json_text)) : c.reports.read(id, file);
+  } else if (file == "report.json") {
+    content = aggregate_view(std::move(report), caller_scope(req)).dump(2, ' ', false,
+                                                                          nlohmann::json::error_handler_t::replace);
+  } else if (file == "report.html") {
+    content = report::render_html_report(aggregate_view(std::move(report), caller_scope(req)));
+  } else {
+    content = c.reports.read(id, file);  // unknown names: the store's own answer
+  }
+  if (!content.ok()) return content;
+  const auto role = auth::highest_role_anywhere(*req.principal);
+  audit_record(c, audit::AuditRecord::make(audit::Action::read_report,
+                                           requester_of(req, role ? std::string(auth::role_name(*role)) : ""),
+                                           resource + "/" + file, "", audit::Outcome::allowed));
+  return content;
+}
+
 std::string content_type_for(const std::filesystem::path& file) {
   const std::string ext = to_lower(file.extension().string());
   if (ext == ".html") return "text/html; charset=utf-8";
@@ -95,8 +203,8 @@ Status register_static_assets(Router& router, const std::filesystem::path& web_r
       r.header("Cache-Control", "no-cache");
       return r;
     };
-    router.add("GET", "/" + relative, "static", handler);
-    if (relative == "index.html") router.add("GET", "/", "static", handler);
+    router.add("GET", "/" + relative, "static", handler, Access::public_);
+    if (relative == "index.html") router.add("GET", "/", "static", handler, Access::public_);
     ++files;
   }
   if (ec) return Error{ErrorCode::io_error, "cannot list viewer assets: " + ec.message()};
@@ -169,28 +277,57 @@ nlohmann::json slide_json(const catalog::SlideRecord& record) {
 Status register_routes(Router& router, const RouteContext& ctx) {
   const RouteContext* c = &ctx;
 
-  // Health.
-  router.add("GET", "/healthz", "healthz", [](Request&) { return Response::json(200, R"({"status":"ok"})"); });
-  router.add("GET", "/readyz", "readyz", [c](Request& req) {
-    if (c->state.ready) return Response::json(200, R"({"status":"ready"})");
-    return error_response(Error{ErrorCode::not_ready, "the first catalogue scan is still running"}, req);
-  });
-  router.add("GET", "/metrics", "metrics", [c](Request&) {
+  // Health probes stay public: they name no slide and no centre.
+  router.add("GET", "/healthz", "healthz", [](Request&) { return Response::json(200, R"({"status":"ok"})"); },
+             Access::public_);
+  router.add(
+      "GET", "/readyz", "readyz",
+      [c](Request& req) {
+        if (c->state.ready) return Response::json(200, R"({"status":"ready"})");
+        return error_response(Error{ErrorCode::not_ready, "the first catalogue scan is still running"}, req);
+      },
+      Access::public_);
+  // Metrics: admin at every centre (Prometheus scrapes with a client-credentials token).
+  router.add("GET", "/metrics", "metrics", [c](Request& req) {
+    if (auto allowed = require_everywhere(*c, req, auth::Role::admin, "service:metrics"); !allowed.ok()) {
+      return error_response(allowed.error(), req);
+    }
     Response r;
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     r.body = c->metrics.render();
     return r;
   });
 
+  if (!ctx.browser_login) {
+    router.add(
+        "GET", "/auth/session", "auth.session",
+        [c](Request&) {
+          Response r = json_ok({{"login", false}, {"authenticated", c->auth_mode == "none"}});
+          r.header("Cache-Control", "no-store");
+          return r;
+        },
+        Access::public_);
+  }
+
   // JSON API.
   router.add("GET", "/api/v1", "api.index", [c](Request&) {
     return json_ok({{"name", "mcval"}, {"version", c->version}, {"ready", c->state.ready.load()}});
   });
+  router.add("GET", "/api/v1/me", "api.me", [c](Request& req) {
+    const auth::Principal& p = *req.principal;
+    nlohmann::json grants = nlohmann::json::array();
+    for (const auto& grant : p.grants) grants.push_back({{"role", auth::role_name(grant.role)}, {"centre", grant.centre}});
+    return json_ok({{"auth", c->auth_mode}, {"issuer", p.issuer}, {"issuer_name", p.issuer_name},
+                    {"subject", p.subject}, {"client_id", p.client_id}, {"is_service", p.is_service},
+                    {"grants", grants}});
+  });
   router.add("GET", "/api/v1/centres", "api.centres", [c](Request& req) {
     auto centres = c->catalog.list_centres();
     if (!centres.ok()) return error_response(centres.error(), req);
+    const auto scope = caller_scope(req);
     nlohmann::json list = nlohmann::json::array();
     for (const auto& centre : *centres) {
+      if (!scope.contains(centre.name)) continue;
       list.push_back({{"name", centre.name}, {"slide_count", centre.slide_count},
                       {"unreadable_count", centre.unreadable_count}, {"total_bytes", centre.total_bytes}});
     }
@@ -199,8 +336,10 @@ Status register_routes(Router& router, const RouteContext& ctx) {
   router.add("GET", "/api/v1/slides", "api.slides", [c](Request& req) {
     auto slides = c->catalog.list_slides(req.query_param("centre"));
     if (!slides.ok()) return error_response(slides.error(), req);
+    const auto scope = caller_scope(req);
     nlohmann::json list = nlohmann::json::array();
     for (const auto& s : *slides) {
+      if (!scope.contains(s.centre)) continue;  // a centre outside the scope lists as an empty one
       auto json = slide_json(s);
       json["inference_count"] = inference_count(*c, s.id);
       list.push_back(std::move(json));
@@ -208,7 +347,7 @@ Status register_routes(Router& router, const RouteContext& ctx) {
     return json_ok({{"slides", list}});
   });
   router.add("GET", "/api/v1/slides/{id}", "api.slide", [c](Request& req) {
-    auto record = c->tiles.slide(req.param("id"));
+    auto record = authorize_slide(*c, req, req.param("id"));
     if (!record.ok()) return error_response(record.error(), req);
     auto json = slide_json(*record);
     json["inference_count"] = inference_count(*c, record->id);
@@ -221,37 +360,78 @@ Status register_routes(Router& router, const RouteContext& ctx) {
       if (!parsed.ok()) return error_response(Error{ErrorCode::invalid_argument, "max must be an integer"}, req);
       max_px = *parsed;
     }
+    auto slide = authorize_slide(*c, req, req.param("id"));
+    if (!slide.ok()) return error_response(slide.error(), req);
     const auto etag = c->tiles.etag_for(req.param("id"), tiles::TileService::thumbnail_key(max_px));
     if (etag.ok() && not_modified(req, *etag)) return not_modified_response(*etag, kTileCacheControl);
     auto image = c->tiles.thumbnail(req.param("id"), max_px);
     if (!image.ok()) return error_response(image.error(), req);
+    count_read(*c, req, *slide, audit::ReadKind::thumbnail, -1, (*image)->bytes.size());
     return image_response(*image);
   });
+  // Label and macro images may identify patients: data_steward at the slide's centre, and each
+  // one served is audited on its own.
   router.add("GET", "/api/v1/slides/{id}/associated/{name}", "api.associated", [c](Request& req) {
+    const std::string resource = "slide:" + req.param("id") + "/associated/" + req.param("name");
+    auto slide = authorize_slide(*c, req, req.param("id"), auth::Role::data_steward, resource);
+    if (!slide.ok()) return error_response(slide.error(), req);
     auto image = c->tiles.associated_image(req.param("id"), req.param("name"));
     if (!image.ok()) return error_response(image.error(), req);
-    return image_response(*image);
+    auto record = audit::AuditRecord::make(audit::Action::read_slide,
+                                           requester_of(req, acting_role(req, slide->centre)), resource,
+                                           slide->centre, audit::Outcome::allowed);
+    audit::ReadSummary reads;
+    reads.thumbnails = 1;
+    reads.requests = 1;
+    reads.bytes = (*image)->bytes.size();
+    reads.first = reads.last = audit::format_utc(std::chrono::system_clock::now());
+    reads.closed_by = "window";
+    record.reads = std::move(reads);
+    audit_record(*c, std::move(record));
+    Response r = image_response(*image);
+    return r;
   });
   router.add("POST", "/api/v1/rescan", "api.rescan", [c](Request& req) {
+    if (auto allowed = require_everywhere(*c, req, auth::Role::admin, "job:rescan"); !allowed.ok()) {
+      return error_response(allowed.error(), req);
+    }
     if (!c->state.rescan) return error_response(Error{ErrorCode::unsupported, "rescan is not configured"}, req);
+    const auto who = requester_of(req, acting_role(req, auth::kAllCentres));
+    audit_record(*c, audit::AuditRecord::make(audit::Action::job_started, who, "job:rescan", "", audit::Outcome::allowed));
     auto summary = c->state.rescan();
+    audit_record(*c, audit::AuditRecord::make(audit::Action::job_finished, who, "job:rescan", "",
+                                              summary.ok() ? audit::Outcome::allowed : audit::Outcome::failed,
+                                              summary.ok() ? "" : std::string(error_name(summary.error().code))));
     if (!summary.ok()) return error_response(summary.error(), req);
     return json_ok(*summary);
   });
 
-  // Validation reports.
+  // Validation reports: whole to a caller who may view every centre in the report; aggregates
+  // (no per-slide rows of centres outside the scope, no per_slide.csv) to a validator.
   router.add("GET", "/api/v1/reports", "api.reports", [c](Request& req) {
     auto runs = c->reports.list();
     if (!runs.ok()) return error_response(runs.error(), req);
-    return json_ok({{"reports", *runs}});
+    nlohmann::json visible = nlohmann::json::array();
+    for (auto& run : *runs) {
+      // Decided on the report itself, exactly as when one of its files is read.
+      auto text = c->reports.read(run.value("id", std::string()), "report.json");
+      if (!text.ok()) continue;
+      const auto report = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+      if (!report.is_object()) continue;
+      const ReportAccess access = report_access(req, report_centres(report));
+      if (access == ReportAccess::none) continue;
+      run["access"] = access == ReportAccess::full ? "full" : "aggregate";
+      visible.push_back(std::move(run));
+    }
+    return json_ok({{"reports", visible}});
   });
   router.add("GET", "/reports/{id}/{file}", "reports.file", [c](Request& req) {
-    auto content = c->reports.read(req.param("id"), req.param("file"));
+    auto content = report_file(*c, req, req.param("id"), req.param("file"));
     if (!content.ok()) return error_response(content.error(), req);
     Response r;
     r.content_type = content_type_for(req.param("file"));
     r.body = std::move(content).value();
-    r.header("Cache-Control", "no-cache");
+    r.header("Cache-Control", "private, no-cache");
     // The report is self-contained: inline styles and SVG, no script, nothing fetched.
     r.header("Content-Security-Policy",
              "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; base-uri 'none'");
@@ -260,8 +440,10 @@ Status register_routes(Router& router, const RouteContext& ctx) {
 
   // Deep Zoom.
   router.add("GET", "/dzi/{id}.dzi", "dzi.descriptor", [c](Request& req) {
+    auto slide = authorize_slide(*c, req, req.param("id"));
+    if (!slide.ok()) return cors_error(slide.error(), req);
     auto xml = c->tiles.dzi_descriptor(req.param("id"), tiles::ImageFormat::jpeg);
-    if (!xml.ok()) return error_response(xml.error(), req);
+    if (!xml.ok()) return cors_error(xml.error(), req);
     Response r;
     r.content_type = "application/xml";
     r.body = std::move(xml).value();
@@ -273,14 +455,17 @@ Status register_routes(Router& router, const RouteContext& ctx) {
     auto level = integer_param<int>(req.param("level"), "level");
     auto col = integer_param<std::int64_t>(req.param("col"), "column");
     auto row = integer_param<std::int64_t>(req.param("row"), "row");
-    for (const Error* e : {format.ok() ? nullptr : &format.error(), level.ok() ? nullptr : &level.error(),
-                           col.ok() ? nullptr : &col.error(), row.ok() ? nullptr : &row.error()}) {
-      if (e) return error_response(*e, req);
+    auto slide = authorize_slide(*c, req, req.param("id"));
+    for (const Error* e : {slide.ok() ? nullptr : &slide.error(), format.ok() ? nullptr : &format.error(),
+                           level.ok() ? nullptr : &level.error(), col.ok() ? nullptr : &col.error(),
+                           row.ok() ? nullptr : &row.error()}) {
+      if (e) return cors_error(*e, req);
     }
     const auto etag = c->tiles.etag_for(req.param("id"), tiles::TileService::dzi_tile_key(*level, *col, *row, *format));
     if (etag.ok() && not_modified(req, *etag)) return not_modified_response(*etag, kTileCacheControl);
     auto tile = c->tiles.dzi_tile(req.param("id"), *level, *col, *row, *format);
     if (!tile.ok()) return error_response(tile.error(), req);
+    count_read(*c, req, *slide, audit::ReadKind::tile, *level, (*tile)->bytes.size());
     Response r = image_response(*tile);
     allow_any_origin(r);
     return r;
@@ -288,8 +473,8 @@ Status register_routes(Router& router, const RouteContext& ctx) {
 
   // IIIF Image API 3.0.
   router.add("GET", "/iiif/3/{id}", "iiif.base", [c](Request& req) {
-    auto record = c->tiles.slide(req.param("id"));
-    if (!record.ok()) return error_response(record.error(), req);
+    auto record = authorize_slide(*c, req, req.param("id"));
+    if (!record.ok()) return cors_error(record.error(), req);
     Response r;
     r.status = 303;
     r.header("Location", "/iiif/3/" + req.param("id") + "/info.json");
@@ -299,12 +484,10 @@ Status register_routes(Router& router, const RouteContext& ctx) {
   router.add("GET", "/iiif/3/{id}/info.json", "iiif.info", [c](Request& req) {
     const std::string host(req.header("host").empty() ? "localhost" : req.header("host"));
     const std::string service_id = "http://" + host + "/iiif/3/" + req.param("id");
+    auto slide = authorize_slide(*c, req, req.param("id"));
+    if (!slide.ok()) return cors_error(slide.error(), req);
     auto info = c->tiles.iiif_info(req.param("id"), service_id);
-    if (!info.ok()) {
-      Response r = error_response(info.error(), req);
-      allow_any_origin(r);
-      return r;
-    }
+    if (!info.ok()) return cors_error(info.error(), req);
     Response r = json_ok(*info);
     if (req.header("accept").find("application/ld+json") != std::string_view::npos) {
       r.content_type = "application/ld+json;profile=\"http://iiif.io/api/image/3/context.json\"";
@@ -314,16 +497,20 @@ Status register_routes(Router& router, const RouteContext& ctx) {
     return r;
   });
   router.add("GET", "/iiif/3/{id}/{region}/{size}/{rotation}/{quality_format}", "iiif.image", [c](Request& req) {
+    auto slide = authorize_slide(*c, req, req.param("id"));
     auto request = tiles::parse_iiif_request(req.param("region"), req.param("size"), req.param("rotation"),
                                              req.param("quality_format"));
     Response r;
-    if (!request.ok()) {
+    if (!slide.ok()) {
+      r = error_response(slide.error(), req);
+    } else if (!request.ok()) {
       r = error_response(request.error(), req);
     } else {
       const auto etag = c->tiles.etag_for(req.param("id"), tiles::TileService::iiif_key(*request));
       if (etag.ok() && not_modified(req, *etag)) {
         r = not_modified_response(*etag, kTileCacheControl);
       } else if (auto image = c->tiles.iiif_image(req.param("id"), *request); image.ok()) {
+        count_read(*c, req, *slide, audit::ReadKind::region, -1, (*image)->bytes.size());
         r = image_response(*image);
         r.header("Link", "<http://iiif.io/api/image/3/level2.json>;rel=\"profile\"");
       } else {
@@ -333,17 +520,21 @@ Status register_routes(Router& router, const RouteContext& ctx) {
     allow_any_origin(r);
     return r;
   });
+  // CORS preflights carry no credentials (browsers never send Authorization on them).
   for (const char* pattern : {"/iiif/3/{id}/info.json", "/iiif/3/{id}/{region}/{size}/{rotation}/{quality_format}"}) {
-    router.add("OPTIONS", pattern, "iiif.preflight", [](Request&) {
-      Response r;
-      r.status = 204;
-      r.content_type = "text/plain";
-      allow_any_origin(r);
-      r.header("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS");
-      r.header("Access-Control-Allow-Headers", "Accept, If-None-Match");
-      r.header("Access-Control-Max-Age", "86400");
-      return r;
-    });
+    router.add(
+        "OPTIONS", pattern, "iiif.preflight",
+        [](Request&) {
+          Response r;
+          r.status = 204;
+          r.content_type = "text/plain";
+          allow_any_origin(r);
+          r.header("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS");
+          r.header("Access-Control-Allow-Headers", "Accept, Authorization, If-None-Match");
+          r.header("Access-Control-Max-Age", "86400");
+          return r;
+        },
+        Access::public_);
   }
 
   register_inference_routes(router, ctx);

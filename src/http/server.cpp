@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <optional>
 #include <random>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -11,6 +12,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "mcval/auth/refusal.h"
 #include "mcval/common/logging.h"
 #include "mcval/common/strings.h"
 
@@ -81,9 +83,53 @@ Status parse_target(std::string_view target, Request& request) {
   return {};
 }
 
+/// For a route that is not public: sets request.principal, or returns the answer instead
+/// (401 with a WWW-Authenticate challenge, 503 when the identity provider's keys are unknown).
+std::optional<Response> authenticate(const Router::Match& match, Request& request, Authenticator& authenticator) {
+  if (match.access == Access::public_) return std::nullopt;
+  auto principal = authenticator.authenticate(request);
+  if (principal.ok()) {
+    request.principal = std::move(principal).value();
+    return std::nullopt;
+  }
+  const Error& error = principal.error();
+  Response response = error_response(error, request);
+  if (error.code == ErrorCode::unauthenticated) {
+    const bool token_refused = auth::refusal_of(error).has_value();
+    response.header("WWW-Authenticate", auth::www_authenticate(token_refused ? &error : nullptr));
+  } else if (error.code == ErrorCode::auth_unavailable) {
+    response.header("Retry-After", "10");
+  }
+  response.header("Cache-Control", "no-store");
+  return response;
+}
+
+/// 429 for a caller over a limit; the first refusal of a user per minute is logged and audited.
+Response too_many_requests(UserLimits::Verdict verdict, const Request& request, UserLimits& limits,
+                           audit::AuditRecorder* audit) {
+  const bool too_fast = verdict == UserLimits::Verdict::too_fast;
+  const std::string reason = too_fast ? "rate_limited" : "too_many_concurrent";
+  if (limits.should_report(request.principal->key())) {
+    log::warn("user over a request limit", {{"request_id", request.request_id}, {"reason", reason},
+                                            {"issuer", request.principal->issuer_name},
+                                            {"subject", request.principal->subject}});
+    if (audit != nullptr) {
+      (void)audit->record(audit::AuditRecord::make(audit::Action::denied, requester_of(request), "", "",
+                                                   audit::Outcome::denied, reason));
+    }
+  }
+  Response response = error_response(
+      Error{ErrorCode::rate_limited, too_fast ? "too many requests per second for one user"
+                                              : "too many requests of one user at once"},
+      request);
+  response.header("Retry-After", "1");
+  return response;
+}
+
 }  // namespace
 
-Response dispatch(const Router& router, Request& request, std::string& route_name) {
+Response dispatch(const Router& router, Request& request, std::string& route_name, Authenticator& authenticator,
+                  UserLimits* limits, audit::AuditRecorder* audit) {
   Response response;
   auto parsed = parse_target(request.target, request);
   if (!parsed.ok()) {
@@ -97,11 +143,27 @@ Response dispatch(const Router& router, Request& request, std::string& route_nam
                                     ? Error{ErrorCode::method_not_allowed, request.method + " " + request.target}
                                     : Error{ErrorCode::not_found, "no route for " + request.target},
                                 request);
+    } else if (auto denied = authenticate(match, request, authenticator)) {
+      response = std::move(*denied);
     } else {
-      try {
-        response = (*match.handler)(request);
-      } catch (const std::exception& e) {
-        response = error_response(Error{ErrorCode::internal, std::string("handler threw: ") + e.what()}, request);
+      std::optional<UserLimits::Slot> slot;
+      std::optional<Response> limited;
+      if (limits != nullptr && request.principal) {
+        const auto user = request.principal->key();
+        if (const auto verdict = limits->acquire(user); verdict == UserLimits::Verdict::allowed) {
+          slot.emplace(limits, user);
+        } else {
+          limited = too_many_requests(verdict, request, *limits, audit);
+        }
+      }
+      if (limited) {
+        response = std::move(*limited);
+      } else {
+        try {
+          response = (*match.handler)(request);
+        } catch (const std::exception& e) {
+          response = error_response(Error{ErrorCode::internal, std::string("handler threw: ") + e.what()}, request);
+        }
       }
     }
   }
@@ -119,12 +181,21 @@ struct HttpServer::Impl {
   ServerOptions options;
   const Router& router;
   Metrics& metrics;
+  Authenticator& authenticator;
+  UserLimits* limits;
+  audit::AuditRecorder* audit;
   net::io_context ioc;
   tcp::acceptor acceptor{ioc};
   std::vector<std::thread> threads;
 
-  Impl(ServerOptions o, const Router& r, Metrics& m)
-      : options(std::move(o)), router(r), metrics(m), ioc(std::max(1, options.threads)) {}
+  Impl(ServerOptions o, const Router& r, Metrics& m, Authenticator& a, UserLimits* l, audit::AuditRecorder* au)
+      : options(std::move(o)),
+        router(r),
+        metrics(m),
+        authenticator(a),
+        limits(l),
+        audit(au),
+        ioc(std::max(1, options.threads)) {}
   void accept();
 };
 
@@ -135,7 +206,10 @@ class Session : public std::enable_shared_from_this<Session> {
   Session(tcp::socket socket, HttpServer::Impl& server) : stream_(std::move(socket)), server_(server) {
     beast::error_code ec;
     const auto endpoint = stream_.socket().remote_endpoint(ec);
-    if (!ec) remote_ = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+    if (!ec) {
+      remote_ip_ = endpoint.address().to_string();
+      remote_ = remote_ip_ + ":" + std::to_string(endpoint.port());
+    }
   }
 
   void start() { net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); }); }
@@ -155,6 +229,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::shared_ptr<bhttp::response<bhttp::string_body>> response_;
   std::string remote_;
+  std::string remote_ip_;
 };
 
 void Session::read() {
@@ -176,6 +251,7 @@ void Session::on_read(beast::error_code ec) {
   }
   Request request;
   request.remote_address = remote_;
+  request.remote_ip = remote_ip_;
   request.request_id = new_request_id();
   if (ec) {
     // Malformed HTTP or over a limit: answer once and close.
@@ -199,7 +275,8 @@ void Session::on_read(beast::error_code ec) {
     request.request_id = std::string(incoming);
   }
   std::string route_name;
-  Response response = dispatch(server_.router, request, route_name);
+  Response response =
+      dispatch(server_.router, request, route_name, server_.authenticator, server_.limits, server_.audit);
   respond(request, std::move(response), route_name, message.keep_alive(), request.method == "HEAD", started);
 }
 
@@ -269,8 +346,9 @@ void HttpServer::Impl::accept() {
   });
 }
 
-HttpServer::HttpServer(ServerOptions options, const Router& router, Metrics& metrics)
-    : impl_(std::make_unique<Impl>(std::move(options), router, metrics)) {}
+HttpServer::HttpServer(ServerOptions options, const Router& router, Metrics& metrics, Authenticator& authenticator,
+                       UserLimits* limits, audit::AuditRecorder* audit)
+    : impl_(std::make_unique<Impl>(std::move(options), router, metrics, authenticator, limits, audit)) {}
 
 HttpServer::~HttpServer() {
   stop();

@@ -31,7 +31,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   request.target.assign(reinterpret_cast<const char*>(data), size);
   request.request_id = "fuzz";
   std::string route;
-  const auto response = mcval::http::dispatch(router(), request, route);
+  static mcval::http::LocalAuthenticator local;
+  const auto response = mcval::http::dispatch(router(), request, route, local);
   if (response.status == 500) __builtin_trap();  // no input may reach an internal error
   for (const auto& segment : request.segments) {
     if (segment.find('\0') != std::string::npos) __builtin_trap();

@@ -73,11 +73,11 @@ class Response:
 class Server:
     """`mcval serve` on 127.0.0.1:0; the address is read from its 'listening' log line."""
 
-    def __init__(self, workspace, extra_args=(), env=None, wait_ready=True):
+    def __init__(self, workspace, extra_args=(), env=None, wait_ready=True, listen="127.0.0.1:0"):
         self.workspace = workspace
         self.log_lines = []
         args = [MCVAL_BIN, "serve", "--slides", workspace.slides, "--data", workspace.data,
-                "--listen", "127.0.0.1:0", "--log-format", "json", *extra_args]
+                "--listen", listen, "--log-format", "json", *extra_args]
         full_env = dict(os.environ)
         full_env.update(env or {})
         self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -7,6 +7,7 @@ import { overlayStates, overlaysFor } from './inference-layers.js';
 import { LayersPanel } from './layers-panel.js';
 import { ReportsPanel } from './reports-panel.js';
 import { ScaleBar } from './scalebar.js';
+import { getSession, signInUrl, signOut } from './session.js';
 import { SlideBrowser } from './slide-browser.js';
 import { SlideViewer } from './slide-viewer.js';
 import { formatHash, parseHash } from './url-state.js';
@@ -91,7 +92,34 @@ class App {
     });
   }
 
+  /** Shows who is signed in, or a "Sign in" link, when the server has a browser login. */
+  async showAccount() {
+    const session = await getSession();
+    if (!session) return;
+    $('account').hidden = false;
+    if (!session.authenticated) {
+      const link = $('sign-in');
+      link.href = signInUrl();
+      link.hidden = false;
+      // The view may have changed since: come back to the one shown when the link is followed.
+      link.addEventListener('click', () => { link.href = signInUrl(); });
+      return;
+    }
+    $('account-name').textContent = session.name || session.subject;
+    const button = $('sign-out');
+    button.hidden = false;
+    button.addEventListener('click', async () => {
+      try {
+        const providerLogout = await signOut(session.csrf_token);
+        window.location.assign(providerLogout || '/');
+      } catch (err) {
+        showError(err);
+      }
+    });
+  }
+
   async start() {
+    this.showAccount();
     const state = parseHash(window.location.hash);
     this.lastHash = window.location.hash;
     await Promise.all([this.browser.loadCentres(state.centre), this.restore(state)]);

@@ -59,6 +59,18 @@ TEST(Principal, RolesAreOrderedAndScopedToCentres) {
   EXPECT_FALSE(role_from_name("Admin").has_value());
 }
 
+TEST(Principal, HighestRoleAtACentre) {
+  const Principal p = with({{Role::validator, "centre-a"}, {Role::viewer, "centre-b"}, {Role::viewer, "*"}});
+  EXPECT_EQ(highest_role(p, "centre-a"), Role::validator);
+  EXPECT_EQ(highest_role(p, "centre-b"), Role::viewer);
+  EXPECT_EQ(highest_role(p, "centre-c"), Role::viewer);  // the grant at every centre
+  EXPECT_EQ(highest_role(p, kAllCentres), Role::viewer);  // only grants at "*" count for "*"
+  EXPECT_FALSE(highest_role(p, "").has_value());
+  EXPECT_EQ(highest_role_anywhere(p), Role::validator);
+  EXPECT_FALSE(highest_role(with({{Role::admin, "centre-a"}}), "centre-b").has_value());
+  EXPECT_FALSE(highest_role_anywhere(with({})).has_value());
+}
+
 TEST(Principal, KeyedByIssuerAndSubject) {
   Principal a = with({});
   Principal b = with({});

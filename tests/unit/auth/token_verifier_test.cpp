@@ -150,6 +150,61 @@ class VerifierTest : public ::testing::Test {
   std::unique_ptr<TokenVerifier> verifier;
 };
 
+json id_token_claims(std::int64_t now_s = kNowS) {
+  return json{{"iss", kIssuer}, {"sub", "f3c1-user-1"}, {"aud", "mcval-web"}, {"azp", "mcval-web"},
+              {"exp", now_s + 300}, {"iat", now_s}, {"nonce", "n-0123456789"}, {"auth_time", now_s}};
+}
+
+TEST_F(VerifierTest, IdTokensOfABrowserLogin) {
+  make();
+  auto id_token = [](const json& payload, json head = json{{"alg", "RS256"}, {"kid", "r1"}}) {
+    return sign_token(head, payload, rsa_key(0), SignatureAlg::rs256);
+  };
+  auto check = [&](const std::string& token, const char* nonce = "n-0123456789") {
+    return verifier->verify_id_token(token, kIssuer, "mcval-web", nonce, kNow);
+  };
+  auto sub = check(id_token(id_token_claims()));
+  ASSERT_TRUE(sub.ok()) << sub.error().to_string();
+  EXPECT_EQ(*sub, "f3c1-user-1");
+  EXPECT_TRUE(check(id_token(id_token_claims(), json{{"alg", "RS256"}, {"kid", "r1"}, {"typ", "JWT"}})).ok());
+
+  auto reason = [&](const std::string& token, const char* nonce = "n-0123456789") {
+    auto result = check(token, nonce);
+    EXPECT_FALSE(result.ok());
+    if (result.ok()) return std::string("accepted");
+    if (auto refusal = refusal_of(result.error())) return std::string(refusal_name(*refusal));
+    return result.error().detail.substr(0, result.error().detail.find(':'));
+  };
+  EXPECT_EQ(reason(id_token(id_token_claims()), "another-nonce"), "nonce_mismatch");
+  EXPECT_EQ(reason(id_token(id_token_claims()), ""), "nonce_mismatch");
+  json no_nonce = id_token_claims();
+  no_nonce.erase("nonce");
+  EXPECT_EQ(reason(id_token(no_nonce)), "nonce_mismatch");
+  json other_client = id_token_claims();
+  other_client["aud"] = "another-client";
+  other_client.erase("azp");
+  EXPECT_EQ(reason(id_token(other_client)), "wrong_audience");
+  json other_azp = id_token_claims();
+  other_azp["aud"] = json::array({"mcval-web", "another-client"});
+  other_azp["azp"] = "another-client";
+  EXPECT_EQ(reason(id_token(other_azp)), "wrong_audience");
+  EXPECT_EQ(reason(id_token(id_token_claims(kNowS - 600))), "expired");
+  json elsewhere = id_token_claims();
+  elsewhere["iss"] = "https://elsewhere.example.org";
+  EXPECT_EQ(reason(id_token(elsewhere)), "wrong_issuer");
+  // An access token is no ID token; a bad signature, none and HS256 are refused as for access tokens.
+  EXPECT_EQ(reason(id_token(id_token_claims(), header())), "typ_not_at_jwt");
+  EXPECT_EQ(reason(sign_token(json{{"alg", "RS256"}, {"kid", "r1"}}, id_token_claims(), rsa_key(1),
+                              SignatureAlg::rs256)),
+            "bad_signature");
+  EXPECT_EQ(reason(base64url_encode(R"({"alg":"none"})") + "." + base64url_encode(id_token_claims().dump()) + ".c2ln"),
+            "alg_not_allowed");
+  auto unknown = verifier->verify_id_token(id_token(id_token_claims()), "https://other.example.org", "mcval-web",
+                                           "n-0123456789", kNow);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(refusal_of(unknown.error()), Refusal::unknown_issuer);
+}
+
 TEST_F(VerifierTest, AcceptsRs256Ps256AndEs256) {
   make();
   const Principal p = accepted(rs(claims()));

@@ -198,7 +198,7 @@ class InferenceRoutes : public ::testing::Test {
     request.request_id = "test";
     request.headers = std::move(headers);
     std::string route;
-    return dispatch(router(), request, route);
+    return dispatch(router(), request, route, local_);
   }
 
   nlohmann::json get_json(const std::string& target, int status = 200) {
@@ -239,6 +239,7 @@ class InferenceRoutes : public ::testing::Test {
   inference::ModelStore models_{dir_.path()};
   RouteContext context_{catalog_, tiles_, metrics_, state_, web_root(), "test", reports_, store_, models_};
   Router router_;
+  LocalAuthenticator local_;
   bool registered_ = false;
 };
 

@@ -27,6 +27,11 @@ TEST(RouterSegments, CapturesAroundLiterals) {
   EXPECT_FALSE(match_segment("{col}_{row}.{format}", "12.jpeg", c));
 }
 
+Authenticator& local_auth() {
+  static LocalAuthenticator local;
+  return local;
+}
+
 Request make_request(std::string method, std::string target) {
   Request r;
   r.method = std::move(method);
@@ -49,7 +54,7 @@ TEST(Dispatch, RoutesDecodesAndAddsSecurityHeaders) {
   const Router router = test_router();
   auto req = make_request("GET", "/dzi/ab%63_files/3/1_2.jpeg?x=1");
   std::string route;
-  const auto res = dispatch(router, req, route);
+  const auto res = dispatch(router, req, route, local_auth());
   EXPECT_EQ(res.status, 200);
   EXPECT_EQ(route, "dzi.tile");
   EXPECT_EQ(nlohmann::json::parse(res.body)["id"], "abc");
@@ -62,11 +67,11 @@ TEST(Dispatch, UnknownRouteIs404WrongMethodIs405HeadMatchesGet) {
   const Router router = test_router();
   std::string route;
   auto missing = make_request("GET", "/nothing/here");
-  EXPECT_EQ(dispatch(router, missing, route).status, 404);
+  EXPECT_EQ(dispatch(router, missing, route, local_auth()).status, 404);
   auto wrong = make_request("GET", "/api/v1/rescan");
-  EXPECT_EQ(dispatch(router, wrong, route).status, 405);
+  EXPECT_EQ(dispatch(router, wrong, route, local_auth()).status, 405);
   auto head = make_request("HEAD", "/dzi/x_files/0/0_0.jpeg");
-  EXPECT_EQ(dispatch(router, head, route).status, 200);
+  EXPECT_EQ(dispatch(router, head, route, local_auth()).status, 200);
 }
 
 TEST(Dispatch, MalformedEscapesAndNulAre400) {
@@ -74,7 +79,7 @@ TEST(Dispatch, MalformedEscapesAndNulAre400) {
   std::string route;
   for (const char* target : {"/dzi/%zz_files/0/0_0.jpeg", "/dzi/a%00b_files/0/0_0.jpeg", "/a%", "relative/path"}) {
     auto req = make_request("GET", target);
-    const auto res = dispatch(router, req, route);
+    const auto res = dispatch(router, req, route, local_auth());
     EXPECT_EQ(res.status, 400) << target;
     EXPECT_EQ(nlohmann::json::parse(res.body)["error"]["code"], "bad_request");
   }
@@ -84,7 +89,7 @@ TEST(Dispatch, HandlerExceptionIs500WithoutDetail) {
   const Router router = test_router();
   std::string route;
   auto req = make_request("GET", "/boom");
-  const auto res = dispatch(router, req, route);
+  const auto res = dispatch(router, req, route, local_auth());
   EXPECT_EQ(res.status, 500);
   EXPECT_EQ(res.body.find("secret detail"), std::string::npos);
   EXPECT_EQ(nlohmann::json::parse(res.body)["error"]["code"], "internal");

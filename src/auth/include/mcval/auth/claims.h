@@ -24,6 +24,16 @@ namespace mcval::auth {
 Result<Principal> validate_claims(const Jws& token, const IssuerConfig& issuer,
                                   std::chrono::system_clock::time_point now);
 
+/// Checks the claims of an OpenID Connect ID token (signature already verified) received by a
+/// browser login (OpenID Connect Core 1.0, 3.1.3.7): `iss` equals issuer.issuer (wrong_issuer);
+/// `sub` a non-empty string (malformed); header `typ` absent or JWT, never at+jwt
+/// (not_access_token is not the case here: typ_not_at_jwt is used for any other typ); `aud`
+/// contains `client_id` and `azp`, when present, equals it (wrong_audience); `exp` required and
+/// `iat` checked as for access tokens (expired, issued_in_future); `nonce` equal to `nonce`
+/// (unauthenticated, detail "nonce_mismatch: ..."). Returns `sub`.
+Result<std::string> validate_id_token_claims(const Jws& token, const IssuerConfig& issuer, std::string_view client_id,
+                                             std::string_view nonce, std::chrono::system_clock::time_point now);
+
 /// The grants `issuer.rules` give for the values of `issuer.group_claims` in `claims`: each
 /// string value (or string element of an array value) equal, byte for byte, to a rule's value.
 /// Nothing else grants anything.

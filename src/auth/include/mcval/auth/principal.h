@@ -69,4 +69,11 @@ struct CentreScope {
 
 CentreScope visible_centres(const Principal& principal, Role at_least = Role::viewer);
 
+/// The strongest role the principal holds at `centre` (a grant at that centre or at every
+/// centre); with kAllCentres only grants at every centre count. nullopt when none.
+std::optional<Role> highest_role(const Principal& principal, std::string_view centre);
+
+/// The strongest role the principal holds anywhere (at any centre); nullopt without grants.
+std::optional<Role> highest_role_anywhere(const Principal& principal);
+
 }  // namespace mcval::auth

@@ -42,6 +42,12 @@ class TokenVerifier {
   Result<Principal> verify(std::string_view token, std::chrono::system_clock::time_point now);
   Result<Principal> verify(std::string_view token) { return verify(token, std::chrono::system_clock::now()); }
 
+  /// Verifies an OpenID Connect ID token from a browser login with `issuer` (its exact `iss`):
+  /// the same parsing, algorithm allow-list, keys and signature check as verify(), then
+  /// validate_id_token_claims() with `client_id` and the login's `nonce`. Returns `sub`.
+  Result<std::string> verify_id_token(std::string_view token, std::string_view issuer, std::string_view client_id,
+                                      std::string_view nonce, std::chrono::system_clock::time_point now);
+
   /// Fetches the keys of every issuer that has none yet (call at start so the first request does
   /// not wait). Returns one Error per issuer that failed (the server may start anyway: that
   /// issuer's tokens are refused with jwks_unavailable until a later fetch succeeds).
@@ -57,6 +63,8 @@ class TokenVerifier {
 
   std::shared_ptr<const KeySnapshot> refresh(IssuerState& state, std::chrono::system_clock::time_point now,
                                              const KeySnapshot* seen);
+  /// The algorithm allow-list, the key (with one rate-limited refetch) and the signature.
+  Status check_signature(const Jws& jws, IssuerState& state, std::chrono::system_clock::time_point now);
 
   AuthConfig config_;
   KeySource& source_;

@@ -2,11 +2,13 @@
 // The server's view of one request and one response, independent of Boost.Beast.
 #include <chrono>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "mcval/auth/principal.h"
 #include "mcval/common/error.h"
 
 namespace mcval::http {
@@ -18,7 +20,11 @@ struct Request {
   std::map<std::string, std::string> query;   ///< decoded query parameters (last one wins)
   std::map<std::string, std::string> headers; ///< lower-case names
   std::string request_id;
-  std::string remote_address;
+  std::string remote_address;                ///< "ip:port" of the client
+  std::string remote_ip;                     ///< the client's IP alone (for the audit log)
+  /// The verified caller; set by dispatch() before the handler of every route that is not
+  /// public, null for public routes.
+  std::shared_ptr<const auth::Principal> principal;
   /// Route parameters captured by the router ({id}, {level}, ...).
   std::map<std::string, std::string> params;
 

@@ -12,14 +12,20 @@ namespace mcval::http {
 
 using Handler = std::function<Response(Request&)>;
 
+/// Who may reach a route. Deny by default: a route is `authenticated` unless registered
+/// `public_` (viewer assets, health probes, CORS preflights: nothing that names a slide).
+enum class Access { authenticated, public_ };
+
 class Router {
  public:
   /// `route_name` labels metrics and logs (never the raw path, to bound cardinality).
-  void add(std::string method, std::string pattern, std::string route_name, Handler handler);
+  void add(std::string method, std::string pattern, std::string route_name, Handler handler,
+           Access access = Access::authenticated);
 
   struct Match {
     const Handler* handler = nullptr;
     std::string route_name;
+    Access access = Access::authenticated;
     bool path_matched_other_method = false;  ///< for 405
   };
   /// Finds the handler and fills request.params; handler null when nothing matches.
@@ -31,6 +37,7 @@ class Router {
     std::vector<std::string> pattern;
     std::string name;
     Handler handler;
+    Access access = Access::authenticated;
   };
   std::vector<Route> routes_;
 };

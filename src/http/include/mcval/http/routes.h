@@ -1,7 +1,8 @@
 #pragma once
 // The routes of `mcval serve`: viewer assets, JSON API, Deep Zoom, IIIF, inference results
-// (heatmaps, tissue masks), health and metrics. Handlers are thin: parse the request, call the
-// catalogue, the tile service or a store, respond.
+// (heatmaps, tissue masks), health and metrics. Handlers are thin: parse the request,
+// authorize (the caller's centres and roles, docs/security.md), call the catalogue, the tile
+// service or a store, audit, respond.
 #include <atomic>
 #include <filesystem>
 #include <functional>
@@ -9,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mcval/audit/audit_log.h"
+#include "mcval/audit/read_aggregator.h"
 #include "mcval/catalog/slide_catalog.h"
 #include "mcval/common/result.h"
 #include "mcval/http/metrics.h"
@@ -37,6 +40,15 @@ struct RouteContext {
   const validation::ReportStore& reports;  ///< stored validation runs
   const inference::InferenceStore& inference;  ///< inference results per model and slide
   const inference::ModelStore& models;         ///< registered models (their cards name the classes)
+  /// Where decisions and reads are audited (docs/audit.md); null: not audited (tests).
+  audit::AuditRecorder* audit = nullptr;
+  /// Counts tile, region and thumbnail reads into read_slide records; null: not counted.
+  audit::ReadAggregator* reads = nullptr;
+  /// "none" or "oidc", reported by /api/v1/me.
+  std::string auth_mode = "none";
+  /// Whether a BrowserLogin registers the /auth/... routes; without one, GET /auth/session
+  /// answers {"login": false} so the viewer knows there is no sign-in.
+  bool browser_login = false;
 };
 
 /// Registers every route. The viewer's files are read into memory here and served only under

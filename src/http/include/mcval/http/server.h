@@ -10,8 +10,10 @@
 #include <vector>
 
 #include "mcval/common/result.h"
+#include "mcval/http/authenticator.h"
 #include "mcval/http/metrics.h"
 #include "mcval/http/router.h"
+#include "mcval/http/user_limits.h"
 
 namespace mcval::http {
 
@@ -27,8 +29,10 @@ struct ServerOptions {
 
 class HttpServer {
  public:
-  /// `router` and `metrics` must outlive the server.
-  HttpServer(ServerOptions options, const Router& router, Metrics& metrics);
+  /// `router`, `metrics`, `authenticator` and, when given, `limits` and `audit` must outlive the
+  /// server.
+  HttpServer(ServerOptions options, const Router& router, Metrics& metrics, Authenticator& authenticator,
+             UserLimits* limits = nullptr, audit::AuditRecorder* audit = nullptr);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -46,7 +50,11 @@ class HttpServer {
   std::unique_ptr<Impl> impl_;
 };
 
-/// Handles one parsed request: routing, errors, HEAD, security headers. Exposed for tests.
-Response dispatch(const Router& router, Request& request, std::string& route_name);
+/// Handles one parsed request: routing, authentication (routes that are not public get
+/// request.principal from `authenticator`, or 401 with WWW-Authenticate / 503), the caller's
+/// limits (429 with Retry-After; audited in `audit` at most once per user and minute), errors,
+/// HEAD, security headers. Exposed for tests.
+Response dispatch(const Router& router, Request& request, std::string& route_name, Authenticator& authenticator,
+                  UserLimits* limits = nullptr, audit::AuditRecorder* audit = nullptr);
 
 }  // namespace mcval::http
