@@ -141,6 +141,12 @@ int run_serve(const Config& config) {
                           ": use --auth oidc with --auth-config (docs/security.md) or listen on 127.0.0.1"});
   }
 
+  std::string cors_list = config.cors_origins;
+  if (cors_list == "auto") cors_list = config.auth == "none" ? "*" : "";
+  if (cors_list == "none") cors_list.clear();
+  auto cors = http::CorsPolicy::parse(cors_list);
+  if (!cors.ok()) return fail(Error{cors.error().code, "--cors-origins: " + cors.error().detail});
+
   // Block the stop signals in every thread (the audit log's threads too, so before they start);
   // one thread waits for them below.
   sigset_t stop_signals;
@@ -266,6 +272,7 @@ int run_serve(const Config& config) {
   server_options.host = listen->first;
   server_options.port = listen->second;
   server_options.threads = config.threads > 0 ? config.threads : std::max(4, 2 * cores);
+  server_options.cors = *cors;
   // Per-user limits apply to verified users (--auth oidc); the local user of --auth none has none.
   http::UserLimitOptions limit_options;
   if (config.auth == "oidc") {
@@ -278,6 +285,7 @@ int run_serve(const Config& config) {
   if (!address.ok()) return fail(address.error());
   log::info("listening", {{"address", *address}, {"url", "http://" + *address + "/"}, {"version", MCVAL_VERSION},
                           {"slides", config.slides}, {"data", config.data}, {"auth", config.auth},
+                          {"cors_origins", cors->any() ? nlohmann::json("*") : nlohmann::json(cors->origins())},
                           {"audit_log", (*audit_log)->path().string()}});
   (void)(*audit_log)->record(service_record(audit::Action::service_started));
 

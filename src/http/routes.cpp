@@ -53,14 +53,11 @@ Response image_response(const tiles::EncodedImage& image) {
   return r;
 }
 
-void allow_any_origin(Response& r) {
-  r.header("Access-Control-Allow-Origin", "*");
-  r.header("Access-Control-Expose-Headers", "ETag, Link, X-Request-Id");
-}
+void open_to_other_origins(Response& r) { r.cross_origin = true; }
 
 Response cors_error(const Error& error, const Request& request) {
   Response r = error_response(error, request);
-  allow_any_origin(r);
+  open_to_other_origins(r);
   return r;
 }
 
@@ -442,7 +439,7 @@ Status register_routes(Router& router, const RouteContext& ctx) {
     Response r;
     r.content_type = "application/xml";
     r.body = std::move(xml).value();
-    allow_any_origin(r);
+    open_to_other_origins(r);
     return r;
   });
   router.add("GET", "/dzi/{id}_files/{level}/{col}_{row}.{format}", "dzi.tile", [c](Request& req) {
@@ -457,7 +454,7 @@ Status register_routes(Router& router, const RouteContext& ctx) {
     if (!tile.ok()) return error_response(tile.error(), req);
     count_read(*c, req, *slide, audit::ReadKind::tile, level, (*tile)->bytes.size());
     Response r = image_response(*tile);
-    allow_any_origin(r);
+    open_to_other_origins(r);
     return r;
   });
 
@@ -468,7 +465,7 @@ Status register_routes(Router& router, const RouteContext& ctx) {
     Response r;
     r.status = 303;
     r.header("Location", "/iiif/3/" + req.param("id") + "/info.json");
-    allow_any_origin(r);
+    open_to_other_origins(r);
     return r;
   });
   router.add("GET", "/iiif/3/{id}/info.json", "iiif.info", [c](Request& req) {
@@ -483,7 +480,7 @@ Status register_routes(Router& router, const RouteContext& ctx) {
       r.content_type = "application/ld+json;profile=\"http://iiif.io/api/image/3/context.json\"";
     }
     r.header("Link", "<http://iiif.io/api/image/3/level2.json>;rel=\"profile\"");
-    allow_any_origin(r);
+    open_to_other_origins(r);
     return r;
   });
   router.add("GET", "/iiif/3/{id}/{region}/{size}/{rotation}/{quality_format}", "iiif.image", [c](Request& req) {
@@ -507,7 +504,7 @@ Status register_routes(Router& router, const RouteContext& ctx) {
         r = error_response(image.error(), req);
       }
     }
-    allow_any_origin(r);
+    open_to_other_origins(r);
     return r;
   });
   // CORS preflights carry no credentials (browsers never send Authorization on them).
@@ -518,7 +515,7 @@ Status register_routes(Router& router, const RouteContext& ctx) {
           Response r;
           r.status = 204;
           r.content_type = "text/plain";
-          allow_any_origin(r);
+          open_to_other_origins(r);
           r.header("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS");
           r.header("Access-Control-Allow-Headers", "Accept, Authorization, If-None-Match");
           r.header("Access-Control-Max-Age", "86400");

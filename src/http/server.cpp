@@ -129,7 +129,7 @@ Response too_many_requests(UserLimits::Verdict verdict, const Request& request, 
 }  // namespace
 
 Response dispatch(const Router& router, Request& request, std::string& route_name, Authenticator& authenticator,
-                  UserLimits* limits, audit::AuditRecorder* audit) {
+                  UserLimits* limits, audit::AuditRecorder* audit, const CorsPolicy* cors) {
   Response response;
   auto parsed = parse_target(request.target, request);
   if (!parsed.ok()) {
@@ -167,6 +167,8 @@ Response dispatch(const Router& router, Request& request, std::string& route_nam
       }
     }
   }
+  static const CorsPolicy kAnyOrigin = CorsPolicy::any_origin();
+  (cors ? *cors : kAnyOrigin).apply(request, response);
   response.header("X-Request-Id", request.request_id);
   response.header("X-Content-Type-Options", "nosniff");
   response.header("Referrer-Policy", "no-referrer");
@@ -276,7 +278,8 @@ void Session::on_read(beast::error_code ec) {
   }
   std::string route_name;
   Response response =
-      dispatch(server_.router, request, route_name, server_.authenticator, server_.limits, server_.audit);
+      dispatch(server_.router, request, route_name, server_.authenticator, server_.limits, server_.audit,
+               &server_.options.cors);
   respond(request, std::move(response), route_name, message.keep_alive(), request.method == "HEAD", started);
 }
 

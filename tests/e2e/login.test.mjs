@@ -178,6 +178,7 @@ test('sign in through the identity provider, see one centre, sign out', async ()
   const centres = await page.locator('#centre-list li.centre').allTextContents();
   assert.equal(centres.length, 1, `one centre listed: ${centres}`);
   assert.match(centres[0], /centre-a/);
+  await page.screenshot({ path: path.join(ARTIFACTS, 'login-signed-in.png') });
 
   // The session cookie is invisible to scripts, yet it carries the API and the tiles.
   const seen = await page.evaluate(async () => {

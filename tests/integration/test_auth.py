@@ -117,7 +117,8 @@ class OidcAuthTest(unittest.TestCase):
             json.dump(auth_config(cls.providers, closed_port()), f)
         cls.audit_path = os.path.join(cls.ws.dir, "audit.log")
         cls.server = Server(cls.ws, ["--auth", "oidc", "--auth-config", cls.config_path, "--associated-images",
-                                     "--audit-log", cls.audit_path, "--scan-on-start=false"])
+                                     "--audit-log", cls.audit_path, "--scan-on-start=false",
+                                     "--cors-origins", "https://viewer.example.org"])
         cls.tokens_seen = []
         cls.tokens = {name: cls.token(name) for name in PRINCIPALS}
         slides = cls.call("/api/v1/slides", cls.tokens["admin"]).json()["slides"]
@@ -412,6 +413,32 @@ class OidcAuthTest(unittest.TestCase):
                 if listed is None:  # answered exactly like a report that does not exist
                     unknown = self.call("/reports/0123456789abcdef/report.json", token)
                     self.assertEqual(self.comparable(res.body, r), self.comparable(unknown.body, "0123456789abcdef"))
+
+    def test_cross_origin_reads_only_from_listed_origins_and_never_with_cookies(self):
+        info = "/iiif/3/%s/info.json" % self.slide["centre-a"]
+        tile = "/dzi/%s_files/0/0_0.jpeg" % self.slide["centre-a"]
+        for path in (info, tile):
+            for origin, allowed in (("https://viewer.example.org", "https://viewer.example.org"),
+                                    ("https://evil.example", None), ("https://viewer.example.org.evil.example", None)):
+                res = self.server.request("GET", path, headers={
+                    "Authorization": "Bearer " + self.tokens["viewer-a"], "Origin": origin})
+                self.assertEqual(res.status, 200, (path, origin))
+                self.assertEqual(res.header("Access-Control-Allow-Origin"), allowed, (path, origin))
+                self.assertIn("Origin", res.header("Vary") or "", (path, origin))
+                self.assertIsNone(res.header("Access-Control-Allow-Credentials"))
+        # The preflight of a page that sends its bearer token.
+        res = self.server.request("OPTIONS", info, headers={
+            "Origin": "https://viewer.example.org", "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization"})
+        self.assertEqual(res.status, 204)
+        self.assertEqual(res.header("Access-Control-Allow-Origin"), "https://viewer.example.org")
+        self.assertIn("Authorization", res.header("Access-Control-Allow-Headers"))
+        res = self.server.request("OPTIONS", info, headers={"Origin": "https://evil.example"})
+        self.assertIsNone(res.header("Access-Control-Allow-Origin"))
+        # The API itself is same-origin only.
+        res = self.server.request("GET", "/api/v1/slides", headers={
+            "Authorization": "Bearer " + self.tokens["viewer-a"], "Origin": "https://viewer.example.org"})
+        self.assertIsNone(res.header("Access-Control-Allow-Origin"))
 
     def test_rescan_and_metrics_are_admin_only(self):
         for name in PRINCIPALS:

@@ -38,6 +38,9 @@ struct Response {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  /// Pages of other web origins may read this response as the server's CorsPolicy allows
+  /// (set by the Deep Zoom and IIIF routes; dispatch() adds the headers).
+  bool cross_origin = false;
 
   Response& header(std::string name, std::string value);
   static Response json(int status, const std::string& body);

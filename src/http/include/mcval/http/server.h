@@ -11,6 +11,7 @@
 
 #include "mcval/common/result.h"
 #include "mcval/http/authenticator.h"
+#include "mcval/http/cors.h"
 #include "mcval/http/metrics.h"
 #include "mcval/http/router.h"
 #include "mcval/http/user_limits.h"
@@ -25,6 +26,7 @@ struct ServerOptions {
   std::size_t max_header_bytes = 16 << 10;
   int idle_timeout_seconds = 60;
   bool log_requests = true;
+  CorsPolicy cors = CorsPolicy::any_origin();  ///< who may read the Deep Zoom and IIIF routes cross-origin
 };
 
 class HttpServer {
@@ -53,8 +55,9 @@ class HttpServer {
 /// Handles one parsed request: routing, authentication (routes that are not public get
 /// request.principal from `authenticator`, or 401 with WWW-Authenticate / 503), the caller's
 /// limits (429 with Retry-After; audited in `audit` at most once per user and minute), errors,
-/// HEAD, security headers. Exposed for tests.
+/// HEAD, security headers, CORS (`cors`; null: any origin). Exposed for tests.
 Response dispatch(const Router& router, Request& request, std::string& route_name, Authenticator& authenticator,
-                  UserLimits* limits = nullptr, audit::AuditRecorder* audit = nullptr);
+                  UserLimits* limits = nullptr, audit::AuditRecorder* audit = nullptr,
+                  const CorsPolicy* cors = nullptr);
 
 }  // namespace mcval::http
