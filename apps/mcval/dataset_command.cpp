@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "command_audit.h"
 #include "commands.h"
 #include "mcval/catalog/sqlite_catalog.h"
 #include "mcval/common/clock.h"
@@ -27,24 +28,51 @@ Result<dataset::Dataset> resolve_dataset(const Config& config, const std::string
   return dataset::parse_dataset_json(stored->content_json, stored->name);
 }
 
+namespace {
+
+/// The centre of every row, or "" when the rows span several.
+std::string only_centre(const dataset::Dataset& data) {
+  std::string centre;
+  for (const auto& row : data.rows()) {
+    if (!centre.empty() && row.centre != centre) return "";
+    centre = row.centre;
+  }
+  return centre;
+}
+
+}  // namespace
+
 int run_dataset_import(const Config& config, const std::string& file, const std::string& name) {
+  auto audit = CommandAudit::open(config);
+  if (!audit.ok()) return fail(audit.error());
+  const auto refused = [&](const Error& error) {
+    const std::string what = name.empty() ? std::filesystem::path(file).filename().string() : name;
+    (void)audit->record(audit::Action::dataset_imported, "dataset:" + what, "", audit::Outcome::failed,
+                        std::string(error_name(error.code)));
+    return fail(error);
+  };
   auto loaded = dataset::load_dataset(file);
-  if (!loaded.ok()) return fail(loaded.error());
+  if (!loaded.ok()) return refused(loaded.error());
   dataset::Dataset data = std::move(loaded).value();
   if (!name.empty()) {
     auto renamed = dataset::Dataset::from_rows(name, data.rows());
-    if (!renamed.ok()) return fail(renamed.error());
+    if (!renamed.ok()) return refused(renamed.error());
     data = std::move(renamed).value();
   }
   auto catalog = catalog::SqliteCatalog::open(catalog_file(config));
-  if (!catalog.ok()) return fail(catalog.error());
+  if (!catalog.ok()) return refused(catalog.error());
   const catalog::StoredDataset stored{data.name(), data.sha256(), static_cast<std::int64_t>(data.size()),
                                       std::filesystem::path(file).filename().string(), utc_now_iso8601(),
                                       dataset::dataset_to_json(data)};
   auto saved = (*catalog)->save_dataset(stored);
-  if (!saved.ok()) return fail(saved.error());
+  if (!saved.ok()) return refused(saved.error());
   std::printf("%s dataset '%s': %zu slides, sha256 %s\n", *saved ? "imported" : "already present:", data.name().c_str(),
               data.size(), data.sha256().c_str());
+  if (*saved) {
+    auto written = audit->record(audit::Action::dataset_imported, "dataset:" + data.name() + "@" + data.sha256().substr(0, 16),
+                                 only_centre(data), audit::Outcome::allowed);
+    if (!written.ok()) return fail(written.error());
+  }
   return 0;
 }
 

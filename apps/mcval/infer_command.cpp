@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "command_audit.h"
 #include "commands.h"
 #include "mcval/catalog/sqlite_catalog.h"
 #include "mcval/common/logging.h"
@@ -240,7 +241,9 @@ Result<InferOutcome> infer_selected_slides(const Config& config, const inference
   return outcome;
 }
 
-int run_infer(const Config& config, const InferCommandOptions& options) {
+namespace {
+
+int infer_job(const Config& config, const InferCommandOptions& options) {
   const inference::ModelStore models(config.data);
   auto model = models.find(options.model);
   if (!model.ok()) return fail(model.error());
@@ -250,6 +253,25 @@ int run_infer(const Config& config, const InferCommandOptions& options) {
   if (outcome->stopped) return exit_status(ErrorCode::cancelled);
   if (outcome->failed > 0) return exit_status(ErrorCode::inference_failed);
   return 0;
+}
+
+}  // namespace
+
+int run_infer(const Config& config, const InferCommandOptions& options) {
+  auto audit = CommandAudit::open(config);
+  if (!audit.ok()) return fail(audit.error());
+  const std::string job = "job:infer/" + options.model + (options.shard == "0/1" ? "" : "/shard-" + options.shard);
+  if (auto written = audit->record(audit::Action::job_started, job, options.centre, audit::Outcome::allowed);
+      !written.ok()) {
+    return fail(written.error());
+  }
+  const int status = infer_job(config, options);
+  const auto [outcome, reason] = job_outcome(status);
+  if (auto written = audit->record(audit::Action::job_finished, job, options.centre, outcome, reason); !written.ok()) {
+    (void)fail(written.error());
+    return status == 0 ? exit_status(written.error().code) : status;
+  }
+  return status;
 }
 
 }  // namespace mcval::app

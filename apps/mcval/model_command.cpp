@@ -1,7 +1,9 @@
+#include <filesystem>
 #include <cstdio>
 
 #include <nlohmann/json.hpp>
 
+#include "command_audit.h"
 #include "commands.h"
 #include "mcval/common/files.h"
 #include "mcval/inference/model_runtime.h"
@@ -19,13 +21,24 @@ std::string shape_of(const inference::ModelCard& card) {
 }  // namespace
 
 int run_model_add(const Config& config, const std::string& path) {
+  auto audit = CommandAudit::open(config);
+  if (!audit.ok()) return fail(audit.error());
   const inference::ModelStore store(config.data);
   auto added = store.add(path);
-  if (!added.ok()) return fail(added.error());
+  if (!added.ok()) {
+    (void)audit->record(audit::Action::model_added, "model:" + std::filesystem::path(path).filename().string(), "",
+                        audit::Outcome::failed, std::string(error_name(added.error().code)));
+    return fail(added.error());
+  }
   const auto& record = added->record;
   std::printf("%s model %s@%s: sha256 %s\n",
               added->newly_added ? "added" : "already present:", record.card.name.c_str(), record.card.version.c_str(),
               record.sha256.c_str());
+  if (added->newly_added) {
+    auto written = audit->record(audit::Action::model_added, "model:" + record.card.name + "@" + record.sha256.substr(0, 16),
+                                 "", audit::Outcome::allowed);
+    if (!written.ok()) return fail(written.error());
+  }
   return 0;
 }
 

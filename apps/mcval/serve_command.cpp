@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "commands.h"
+#include "mcval/common/sha256.h"
 #include "mcval/audit/audit_log.h"
 #include "mcval/audit/read_aggregator.h"
 #include "mcval/auth/issuer_config.h"
@@ -123,6 +124,53 @@ audit::AuditRecord service_record(audit::Action action, std::string reason = {})
   audit::Requester who;
   who.source = "cli";
   return audit::AuditRecord::make(action, who, "", "", audit::Outcome::allowed, std::move(reason));
+}
+
+/// The settings that decide who may see what, each with a fingerprint of its value (the auth
+/// configuration by its file's content, so an edit of the file shows).
+std::vector<std::pair<std::string, std::string>> permission_settings(const Config& config, const std::string& cors) {
+  std::string auth_config_hash;
+  if (!config.auth_config.empty()) {
+    auto hashed = sha256_file_hex(config.auth_config);
+    auth_config_hash = hashed.ok() ? *hashed : "unreadable";
+  }
+  std::vector<std::pair<std::string, std::string>> settings = {
+      {"auth", config.auth},
+      {"auth_config", auth_config_hash},
+      {"cors_origins", cors},
+      {"associated_images", config.associated_images ? "true" : "false"},
+      {"listen", config.listen},
+      {"login_issuer", config.login_issuer},
+      {"login_client_id", config.login_client_id},
+      {"public_url", config.public_url},
+      {"rate_limit_per_user", std::to_string(config.rate_limit_per_user)},
+      {"max_concurrent_per_user", std::to_string(config.max_concurrent_per_user)},
+  };
+  for (auto& [name, value] : settings) value = sha256_hex(value);
+  return settings;
+}
+
+/// Audits each permission-relevant setting whose value differs from the last start of the server
+/// on this data folder (all of them on the first start) as config_changed, resource
+/// "config:<setting>@<first 16 hex of the value's SHA-256>", and remembers the values in
+/// <audit folder>/serve-settings.json.
+Status audit_configuration_changes(audit::AuditLog& log, const std::filesystem::path& state_file,
+                                   const std::vector<std::pair<std::string, std::string>>& settings) {
+  nlohmann::json previous = nlohmann::json::object();
+  if (auto text = read_file(state_file); text.ok()) {
+    previous = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+    if (!previous.is_object()) previous = nlohmann::json::object();
+  }
+  nlohmann::json current = nlohmann::json::object();
+  for (const auto& [name, fingerprint] : settings) {
+    current[name] = fingerprint;
+    const auto before = previous.find(name);
+    if (before != previous.end() && before->is_string() && before->get<std::string>() == fingerprint) continue;
+    auto record = service_record(audit::Action::config_changed);
+    record.resource = "config:" + name + "@" + fingerprint.substr(0, 16);
+    MCVAL_TRY(log.record(std::move(record)));
+  }
+  return write_file_atomic(state_file, current.dump(2) + "\n");
 }
 
 }  // namespace
@@ -288,6 +336,11 @@ int run_serve(const Config& config) {
                           {"cors_origins", cors->any() ? nlohmann::json("*") : nlohmann::json(cors->origins())},
                           {"audit_log", (*audit_log)->path().string()}});
   (void)(*audit_log)->record(service_record(audit::Action::service_started));
+  if (auto audited = audit_configuration_changes(**audit_log, (*audit_log)->path().parent_path() / "serve-settings.json",
+                                                 permission_settings(config, cors_list));
+      !audited.ok()) {
+    log::warn("configuration changes not audited", {{"error", audited.error().to_string()}});
+  }
 
   std::thread signal_waiter([&server, stop_signals] {
     int signal_number = 0;

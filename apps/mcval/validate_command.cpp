@@ -3,6 +3,7 @@
 #include <fstream>
 #include <map>
 
+#include "command_audit.h"
 #include "commands.h"
 #include "mcval/common/files.h"
 #include "infer_command.h"
@@ -111,7 +112,7 @@ Result<nlohmann::json> read_summary(const std::string& path) {
 }
 
 /// --combine: the pooled report from the centres' summaries.
-int run_combine(const Config& config, const ValidateCommandOptions& options) {
+int run_combine(const Config& config, const ValidateCommandOptions& options, CommandAudit& audit) {
   std::vector<nlohmann::json> summaries;
   for (const auto& path : options.combine) {
     auto summary = read_summary(path);
@@ -130,6 +131,7 @@ int run_combine(const Config& config, const ValidateCommandOptions& options) {
   validation::ReportStore store(reports_folder(config));
   auto run_id = store.save(*report, *html, "");
   if (!run_id.ok()) return fail(run_id.error());
+  MCVAL_TRY_OR_FAIL(audit.record(audit::Action::report_created, "report:" + *run_id, "", audit::Outcome::allowed));
   const auto& pooled = (*report)["pooled"];
   std::printf("combined %zu summaries: %zu centres, %lld slides; pooled AUC %.4f (histogram, exact within +/- %.2g)\n",
               summaries.size(), (*report)["centres"].size(), pooled["n"].get<long long>(),
@@ -138,10 +140,9 @@ int run_combine(const Config& config, const ValidateCommandOptions& options) {
   return 0;
 }
 
-}  // namespace
 
-int run_validate(const Config& config, const ValidateCommandOptions& options) {
-  if (!options.combine.empty()) return run_combine(config, options);
+int validate_job(const Config& config, const ValidateCommandOptions& options, CommandAudit& audit) {
+  if (!options.combine.empty()) return run_combine(config, options, audit);
   auto dataset = resolve_dataset(config, options.dataset);
   if (!dataset.ok()) return fail(dataset.error());
   const auto index = catalogue_index(config);
@@ -196,6 +197,7 @@ int run_validate(const Config& config, const ValidateCommandOptions& options) {
   validation::ReportStore store(reports_folder(config));
   auto run_id = store.save(*report, *html, per_slide);
   if (!run_id.ok()) return fail(run_id.error());
+  MCVAL_TRY_OR_FAIL(audit.record(audit::Action::report_created, "report:" + *run_id, "", audit::Outcome::allowed));
 
   const auto& pooled = (*report)["pooled"];
   const auto& auc = pooled["auc"];
@@ -214,6 +216,24 @@ int run_validate(const Config& config, const ValidateCommandOptions& options) {
   std::printf("report: %s (stored as run %s: /reports/%s/report.html when served)\n",
               (out / "report.html").string().c_str(), run_id->c_str(), run_id->c_str());
   return 0;
+}
+
+}  // namespace
+
+int run_validate(const Config& config, const ValidateCommandOptions& options) {
+  auto audit = CommandAudit::open(config);
+  if (!audit.ok()) return fail(audit.error());
+  const std::string job =
+      "job:validate/" + (options.combine.empty() ? std::filesystem::path(options.dataset).filename().string()
+                                                  : std::to_string(options.combine.size()) + "-summaries");
+  MCVAL_TRY_OR_FAIL(audit->record(audit::Action::job_started, job, "", audit::Outcome::allowed));
+  const int status = validate_job(config, options, *audit);
+  const auto [outcome, reason] = job_outcome(status);
+  if (auto written = audit->record(audit::Action::job_finished, job, "", outcome, reason); !written.ok()) {
+    (void)fail(written.error());
+    return status == 0 ? exit_status(written.error().code) : status;
+  }
+  return status;
 }
 
 }  // namespace mcval::app

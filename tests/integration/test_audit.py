@@ -207,3 +207,97 @@ class AuditCliTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class CommandAuditTest(unittest.TestCase):
+    """What commands run from a shell record in the data folder's audit log (docs/audit.md,
+    "What commands record"), and that the log they write verifies."""
+
+    def setUp(self):
+        from harness import Workspace
+        from validation_data import write_demo_validation
+        self.ws = Workspace()
+        self.ws.add_slide("centre-a", "a1.svs")
+        self.log = os.path.join(self.ws.data, "audit", "audit.log")
+        self.assertEqual(self.cli("ingest", "--slides", self.ws.slides).returncode, 0)
+        self.dataset, self.predictions = write_demo_validation(
+            self.ws.dir, centres=(("centre-a", 30, 0.4, 2.0), ("centre-b", 30, 0.4, 1.2)))
+
+    def tearDown(self):
+        self.ws.cleanup()
+
+    def cli(self, *args):
+        return run_cli(*args, "--data", self.ws.data, timeout=600)
+
+    def records(self):
+        with open(self.log, encoding="utf-8") as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    def test_imports_models_jobs_and_reports_are_recorded(self):
+        tiny_model = os.path.join(os.path.dirname(__file__), "../data/models/tiny-cnn")
+        self.assertEqual(self.cli("model", "add", tiny_model).returncode, 0)
+        self.assertEqual(self.cli("model", "add", tiny_model).returncode, 0)  # already there: nothing new
+        self.assertNotEqual(self.cli("model", "add", os.path.join(self.ws.dir, "no-such-model")).returncode, 0)
+        self.assertEqual(self.cli("infer", "--model", "tiny-cnn", "--centre", "centre-a",
+                                  "--slides", self.ws.slides).returncode, 0)
+        self.assertEqual(self.cli("dataset", "import", self.dataset, "--name", "demo").returncode, 0)
+        broken = os.path.join(self.ws.dir, "broken.csv")
+        with open(broken, "w") as f:
+            f.write("slide_id,centre,label\ns1,centre-a,maybe\n")
+        self.assertEqual(self.cli("dataset", "import", broken).returncode, 2)
+        res = self.cli("validate", "--dataset", "demo", "--predictions", self.predictions, "--threshold", "0.5",
+                       "--bootstrap", "0", "--out", os.path.join(self.ws.dir, "report"))
+        self.assertEqual(res.returncode, 0, res.stderr)
+
+        records = self.records()
+        for r in records:
+            self.assertEqual(r["actor"]["iss"], "local")
+            self.assertEqual(r["actor"]["client_id"], "mcval-cli")
+            self.assertTrue(r["actor"]["sub"])
+            self.assertEqual(r["source"], "cli")
+        kinds = [(r["action"], r["outcome"]) for r in records]
+        self.assertEqual(kinds, [
+            ("model_added", "allowed"), ("model_added", "failed"),
+            ("job_started", "allowed"), ("job_finished", "allowed"),
+            ("dataset_imported", "allowed"), ("dataset_imported", "failed"),
+            ("job_started", "allowed"), ("report_created", "allowed"), ("job_finished", "allowed")])
+        self.assertRegex(records[0]["resource"], r"^model:tiny-cnn@[0-9a-f]{16}$")
+        self.assertEqual(records[1]["reason"], "not_found")
+        self.assertEqual(records[2]["resource"], "job:infer/tiny-cnn")
+        self.assertEqual(records[2]["centre"], "centre-a")
+        self.assertEqual(records[2]["request_id"], records[3]["request_id"])  # one run, one id
+        self.assertRegex(records[4]["resource"], r"^dataset:demo@[0-9a-f]{16}$")
+        self.assertEqual((records[5]["resource"], records[5]["reason"]), ("dataset:broken.csv", "dataset_invalid"))
+        self.assertEqual(records[4]["centre"], "")  # two centres
+        self.assertEqual(records[6]["resource"], "job:validate/demo")
+        self.assertRegex(records[7]["resource"], r"^report:[0-9a-f]+$")
+        self.assertEqual(len({r["request_id"] for r in records[6:9]}), 1)
+        self.assertEqual(len({r["request_id"] for r in records}), 6)  # six commands wrote records
+        verified = run_cli("audit", "verify", "--data", self.ws.data)
+        self.assertEqual(verified.returncode, 0, verified.stderr)
+        self.assertIn("OK, 9 records", verified.stdout)
+
+    def test_a_damaged_log_stops_a_command_before_it_changes_anything(self):
+        os.makedirs(os.path.dirname(self.log), exist_ok=True)
+        with open(self.log, "w") as f:
+            f.write('{"v":1,"seq":1}\n')
+        res = self.cli("dataset", "import", self.dataset, "--name", "demo")
+        self.assertEqual(res.returncode, TAMPERED_EXIT, res.stderr)
+        self.assertIn("audit_tampered", res.stderr)
+        listed = self.cli("dataset", "list")
+        self.assertIn("0 datasets", listed.stdout)
+
+    def test_permission_relevant_settings_are_recorded_when_they_change(self):
+        from harness import Server
+        config_changes = lambda: [r["resource"].split("@")[0] for r in self.records() if r["action"] == "config_changed"]
+        Server(self.ws, ["--scan-on-start=false"]).stop()
+        first = config_changes()
+        self.assertIn("config:auth", first)
+        self.assertIn("config:cors_origins", first)
+        Server(self.ws, ["--scan-on-start=false"]).stop()
+        self.assertEqual(config_changes(), first, "an unchanged restart records nothing")
+        Server(self.ws, ["--scan-on-start=false", "--cors-origins", "https://viewer.example.org",
+                         "--associated-images"]).stop()
+        self.assertEqual(config_changes()[len(first):], ["config:cors_origins", "config:associated_images"])
+        verified = run_cli("audit", "verify", "--data", self.ws.data)
+        self.assertEqual(verified.returncode, 0, verified.stderr)
