@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing with libFuzzer (clang, ASan + UBSan): builds every fuzz target of
-# tests/fuzz/ into build-fuzz/ and runs each for a bounded time, starting from its seed corpus
+# tests/fuzz/ into build-fuzz/ (or $MCVAL_FUZZ_BUILD_DIR: scripts/test.sh uses its sanitizer
+# build, build-sanitize/) and runs each for a bounded time, starting from its seed corpus
 # (tests/fuzz/corpus/<target>/, never modified). Fails on the first crash, leak, timeout or
 # sanitizer report; the input that caused it is kept in build-fuzz/fuzz-artifacts/<target>/.
 #
@@ -24,8 +25,8 @@ export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/mcval-ccache}
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
   # Warnings stay on but are not errors here: clang warns about a few things gcc does not, and the
   # gcc builds keep -Werror.
-  CC=clang CXX=clang++ cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DMCVAL_FUZZ=ON -DMCVAL_WERROR=OFF -DMCVAL_BUILD_BENCH=OFF >/dev/null
+  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
+    -DCMAKE_CXX_COMPILER=clang++ -DMCVAL_FUZZ=ON -DMCVAL_WERROR=OFF -DMCVAL_BUILD_BENCH=OFF >/dev/null
 fi
 cmake --build "$BUILD_DIR" -j "$(nproc)" --target fuzz_targets
 
