@@ -25,6 +25,7 @@
 #include "mcval/http/authenticator.h"
 #include "mcval/http/browser_login.h"
 #include "mcval/http/https_key_source.h"
+#include "mcval/http/metrics_server.h"
 #include "mcval/http/routes.h"
 #include "mcval/http/server.h"
 #include "mcval/inference/inference_store.h"
@@ -125,6 +126,35 @@ audit::AuditRecord service_record(audit::Action action, std::string reason = {})
   return audit::AuditRecord::make(action, who, "", "", audit::Outcome::allowed, std::move(reason));
 }
 
+/// Counts every audit record by action and outcome in /metrics (authorization decisions among
+/// them: denied with its reason in the log), then writes it to the log.
+class CountingAuditRecorder final : public audit::AuditRecorder {
+ public:
+  CountingAuditRecorder(audit::AuditRecorder& log, http::Metrics& metrics) : log_(log), metrics_(metrics) {}
+  Status record(audit::AuditRecord record) override {
+    metrics_.increment("mcval_audit_records_total",
+                       "Audit records written, by action and outcome (denied: authorization refused).",
+                       {{"action", std::string(audit::action_name(record.action))},
+                        {"outcome", std::string(audit::outcome_name(record.outcome))}});
+    return log_.record(std::move(record));
+  }
+
+ private:
+  audit::AuditRecorder& log_;
+  http::Metrics& metrics_;
+};
+
+/// Stored validation runs: the folders under reports/.
+std::size_t count_folders(const std::filesystem::path& folder) {
+  std::error_code ec;
+  std::size_t n = 0;
+  for (auto it = std::filesystem::directory_iterator(folder, ec); !ec && it != std::filesystem::directory_iterator();
+       it.increment(ec)) {
+    n += it->is_directory(ec) && !it->path().filename().string().starts_with(".");
+  }
+  return n;
+}
+
 }  // namespace
 
 int run_serve(const Config& config) {
@@ -205,7 +235,8 @@ int run_serve(const Config& config) {
   state.rescan = scan;
 
   http::Metrics metrics;
-  metrics.add_collector([&cache, &pool, &state, &tile_service]() {
+  CountingAuditRecorder audit_recorder(**audit_log, metrics);
+  metrics.add_collector([&cache, &pool, &state, &tile_service, reports_root = reports_folder(config)]() {
     const auto s = cache.stats();
     (void)tile_service;
     return std::vector<http::Metrics::Sample>{
@@ -215,7 +246,10 @@ int run_serve(const Config& config) {
         {"mcval_tile_cache_bytes", "Bytes held by the tile cache.", "gauge", static_cast<double>(s.bytes)},
         {"mcval_tile_cache_entries", "Tiles held by the tile cache.", "gauge", static_cast<double>(s.entries)},
         {"mcval_open_slides", "Slide handles open now.", "gauge", static_cast<double>(pool.open_count())},
-        {"mcval_ready", "1 once the first catalogue scan has finished.", "gauge", state.ready ? 1.0 : 0.0},
+        {"mcval_ready", "1 once the first catalogue scan has finished (0 again while shutting down).", "gauge",
+         state.ready && !state.stopping ? 1.0 : 0.0},
+        {"mcval_validation_runs", "Validation runs stored (listed by /api/v1/reports).", "gauge",
+         static_cast<double>(count_folders(reports_root))},
     };
   });
 
@@ -239,9 +273,9 @@ int run_serve(const Config& config) {
       auto login_options = browser_login_options(config, verifier->config(), *listen);
       if (!login_options.ok()) return fail(login_options.error());
       browser_login = std::make_unique<http::BrowserLogin>(std::move(login_options).value(), *verifier, key_source,
-                                                           audit_log->get());
+                                                           &audit_recorder);
     }
-    authenticator = std::make_unique<http::BearerAuthenticator>(*verifier, audit_log->get(), browser_login.get());
+    authenticator = std::make_unique<http::BearerAuthenticator>(*verifier, &audit_recorder, browser_login.get());
     metrics.add_collector([&verifier]() {
       return std::vector<http::Metrics::Sample>{{"mcval_jwks_fetches_total", "JWKS fetch attempts, all issuers.",
                                                  "counter", static_cast<double>(verifier->jwks_fetches())}};
@@ -249,7 +283,7 @@ int run_serve(const Config& config) {
   } else {
     authenticator = std::make_unique<http::LocalAuthenticator>();
   }
-  audit::ReadAggregator reads(**audit_log, std::move(read_options).value());
+  audit::ReadAggregator reads(audit_recorder, std::move(read_options).value());
 
   http::Router router;
   const validation::ReportStore reports(reports_folder(config));
@@ -258,7 +292,7 @@ int run_serve(const Config& config) {
   const http::RouteContext context{**catalog, tile_service, metrics, state,
                                    config.web_root.empty() ? default_web_root() : std::filesystem::path(config.web_root),
                                    MCVAL_VERSION, reports, inference_results, models,
-                                   audit_log->get(), &reads, config.auth, browser_login != nullptr};
+                                   &audit_recorder, &reads, config.auth, browser_login != nullptr};
   if (auto registered = http::register_routes(router, context); !registered.ok()) return fail(registered.error());
   if (browser_login) browser_login->register_routes(router);
 
@@ -273,19 +307,38 @@ int run_serve(const Config& config) {
     limit_options.max_concurrent = config.max_concurrent_per_user;
   }
   http::UserLimits limits(limit_options);
-  http::HttpServer server(server_options, router, metrics, *authenticator, &limits, audit_log->get());
+  http::HttpServer server(server_options, router, metrics, *authenticator, &limits, &audit_recorder);
   auto address = server.start();
   if (!address.ok()) return fail(address.error());
   log::info("listening", {{"address", *address}, {"url", "http://" + *address + "/"}, {"version", MCVAL_VERSION},
                           {"slides", config.slides}, {"data", config.data}, {"auth", config.auth},
                           {"audit_log", (*audit_log)->path().string()}});
+  std::unique_ptr<http::MetricsServer> metrics_server;
+  if (!config.metrics_listen.empty()) {
+    auto started = http::MetricsServer::start(config.metrics_listen, metrics);
+    if (!started.ok()) {
+      server.stop();
+      return fail(started.error());
+    }
+    metrics_server = std::move(started).value();
+    log::info("metrics listening", {{"address", metrics_server->address()},
+                                    {"url", "http://" + metrics_server->address() + "/metrics"}});
+  }
   (void)(*audit_log)->record(service_record(audit::Action::service_started));
 
-  std::thread signal_waiter([&server, stop_signals] {
+  // SIGTERM/SIGINT: /readyz answers 503 at once; requests are still served for
+  // shutdown_delay_s (load balancers take the pod out meanwhile); then new connections are
+  // refused, idle ones closed, and the requests in flight get shutdown_grace_s to finish.
+  std::atomic<bool> server_ended{false};
+  std::thread signal_waiter([&server, &state, &server_ended, &config, stop_signals] {
     int signal_number = 0;
     sigwait(&stop_signals, &signal_number);
-    log::info("stopping", {{"signal", signal_number}});
-    server.stop();
+    if (server_ended) return;
+    state.stopping = true;
+    log::info("stopping", {{"signal", signal_number}, {"delay_s", config.shutdown_delay_s},
+                           {"grace_s", config.shutdown_grace_s}});
+    std::this_thread::sleep_for(std::chrono::seconds(config.shutdown_delay_s));
+    server.shutdown(std::chrono::seconds(config.shutdown_grace_s));
   });
 
   std::thread first_scan([&] {
@@ -298,10 +351,13 @@ int run_serve(const Config& config) {
   });
 
   server.run();
+  server_ended = true;
+  log::info("server stopped");
   first_scan.join();
   // Wake the signal thread if the server stopped for another reason.
   pthread_kill(signal_waiter.native_handle(), SIGTERM);
   signal_waiter.join();
+  metrics_server.reset();
   reads.flush_all();
   (void)(*audit_log)->record(service_record(audit::Action::service_stopped));
   log::info("stopped");
