@@ -324,7 +324,7 @@ int run_serve(const Config& config) {
     log::info("metrics listening", {{"address", metrics_server->address()},
                                     {"url", "http://" + metrics_server->address() + "/metrics"}});
   }
-  (void)(*audit_log)->record(service_record(audit::Action::service_started));
+  (void)audit_recorder.record(service_record(audit::Action::service_started));
 
   // SIGTERM/SIGINT: /readyz answers 503 at once; requests are still served for
   // shutdown_delay_s (load balancers take the pod out meanwhile); then new connections are
@@ -359,7 +359,7 @@ int run_serve(const Config& config) {
   signal_waiter.join();
   metrics_server.reset();
   reads.flush_all();
-  (void)(*audit_log)->record(service_record(audit::Action::service_stopped));
+  (void)audit_recorder.record(service_record(audit::Action::service_stopped));
   log::info("stopped");
   return 0;
 }

@@ -146,9 +146,15 @@ class GracefulShutdownTest(unittest.TestCase):
 
         self.assertEqual(server.process.wait(60), 0)
         server.stop()
-        log = "".join(server.log_lines)
-        self.assertIn('"msg":"stopping"', log.replace(" ", ""))
-        self.assertIn('"msg":"server stopped"', log.replace(" ", ""))
+        on_its_way.close()
+        idle.close()
+        messages = []
+        for line in server.log_lines:
+            try:
+                messages.append(json.loads(line)["msg"])
+            except ValueError:
+                pass
+        self.assertLess(messages.index("stopping"), messages.index("server stopped"))
         verified = run_cli("audit", "verify", "--data", self.ws.data, "--json")
         self.assertEqual(verified.returncode, 0, verified.stdout + verified.stderr)
         with open(os.path.join(self.ws.data, "audit", "audit.log")) as f:
