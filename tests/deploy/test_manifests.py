@@ -15,8 +15,16 @@ KUBERNETES = os.path.join(ROOT, "deploy/kubernetes")
 CHECK = os.path.join(KUBERNETES, "check/check.mjs")
 OVERLAYS = sorted(os.path.join(KUBERNETES, "overlays", name) for name in os.listdir(os.path.join(KUBERNETES, "overlays")))
 BROKEN = os.path.join(KUBERNETES, "check/fixtures/broken")
-NODE = os.environ.get("MCVAL_NODE") or shutil.which("node") or "node"
-KUBECTL = os.environ.get("MCVAL_KUBECTL") or shutil.which("kubectl") or "kubectl"
+
+
+def tool(variable, name):
+    """The program CMake found (MCVAL_NODE, MCVAL_KUBECTL), else the one on PATH."""
+    found = os.environ.get(variable, "")
+    return found if found and not found.endswith("NOTFOUND") else shutil.which(name) or name
+
+
+NODE = tool("MCVAL_NODE", "node")
+KUBECTL = tool("MCVAL_KUBECTL", "kubectl")
 MCVAL_BIN = os.environ.get("MCVAL_BIN", os.path.join(ROOT, "build/bin/mcval"))
 
 
