@@ -169,6 +169,8 @@ int run(int argc, char** argv) {
       ->check(CLI::Range(1, 4096));
   infer->add_flag("--force", infer_options.force, "Recompute slides that already have a result for this model");
   infer->add_flag("--json", infer_options.json, "Print the run's summary as JSON");
+  infer->add_flag("--failed-slides-ok", infer_options.failed_slides_ok,
+                  "Exit 0, not 9, when slides failed (they are recorded as failed): a finished run for a Job");
 
   std::vector<std::string> model_images;
   auto* model_score = model_cmd->add_subcommand(

@@ -131,6 +131,14 @@ class InferTest(unittest.TestCase):
             self.assertEqual(comparable(sharded[slide][0]), comparable(record), slide)
             self.assertEqual(sharded[slide][1], heatmap, slide)
 
+    def test_failed_slides_ok_ends_a_finished_run_with_0(self):
+        # The Job's pods use it: the corrupt slide is recorded as failed, the pod succeeds.
+        data = self.fresh_data()
+        run = self.infer(data, "--failed-slides-ok", "--json")
+        self.assertEqual(run.returncode, 0, run.stderr)
+        summary = json.loads(run.stdout)
+        self.assertEqual((summary["succeeded"], summary["failed"]), (7, 1))
+
     def test_bad_shard_is_refused(self):
         for bad in ("3/3", "-1/2", "a/b", "1", "0/0"):
             self.assertEqual(self.infer(self.pristine, "--shard", bad).returncode, 2, bad)
