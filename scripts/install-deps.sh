@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 DEBIAN_PACKAGES=(
   # toolchain
   build-essential cmake ninja-build ccache pkg-config git
+  # clang with libFuzzer and its sanitizers, for scripts/fuzz.sh
+  clang libclang-rt-14-dev
   # C/C++ libraries
   libopenslide-dev libboost-dev libjpeg62-turbo-dev libpng-dev libtiff-dev
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libsqlite3-dev libssl-dev

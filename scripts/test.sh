@@ -18,3 +18,10 @@ if [ "${MCVAL_SANITIZERS:-1}" != "0" ] && [ "$#" -eq 0 ]; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure -j "$(nproc)" -E "e2e|synthetic_slide|synth_lesions"
 fi
+
+# Coverage-guided fuzzing (libFuzzer, clang, ASan + UBSan) of every parser of untrusted input,
+# from the seed corpus, a bounded time per target. MCVAL_LIBFUZZER=0 skips it;
+# MCVAL_FUZZ_SECONDS sets the time per target (default 30).
+if [ "${MCVAL_LIBFUZZER:-1}" != "0" ] && [ "$#" -eq 0 ]; then
+  bash scripts/fuzz.sh --seconds "${MCVAL_FUZZ_SECONDS:-30}"
+fi

@@ -129,15 +129,7 @@ BrowserLogin::BrowserLogin(BrowserLoginOptions options, auth::TokenVerifier& ver
                            audit::AuditRecorder* audit)
     : options_(std::move(options)), verifier_(verifier), client_(client), audit_(audit) {}
 
-Result<BrowserLogin::Endpoints> BrowserLogin::endpoints() {
-  std::lock_guard lock(endpoints_mutex_);
-  if (endpoints_) return *endpoints_;
-  const auto& issuer = options_.issuer;
-  const std::string url = issuer.discovery_endpoint();
-  if (!auth::url_allowed(url, issuer.allow_insecure_http_for_tests)) {
-    return Error{ErrorCode::auth_unavailable, "the login issuer's discovery URL is not https"};
-  }
-  MCVAL_TRY_ASSIGN(body, client_.fetch(url));
+Result<LoginEndpoints> parse_login_discovery(std::string_view body, const auth::IssuerConfig& issuer) {
   auto document = auth::parse_json_strict(body, 16);
   if (!document.ok() || !document->is_object()) {
     return Error{ErrorCode::auth_unavailable, "the login issuer's discovery document is not a JSON object"};
@@ -149,7 +141,7 @@ Result<BrowserLogin::Endpoints> BrowserLogin::endpoints() {
   if (text("issuer") != issuer.issuer) {
     return Error{ErrorCode::auth_unavailable, "the login issuer's discovery document names another issuer"};
   }
-  Endpoints found;
+  LoginEndpoints found;
   found.authorization = text("authorization_endpoint");
   found.token = text("token_endpoint");
   found.end_session = text("end_session_endpoint");
@@ -163,6 +155,33 @@ Result<BrowserLogin::Endpoints> BrowserLogin::endpoints() {
   if (!found.end_session.empty() && !auth::url_allowed(found.end_session, issuer.allow_insecure_http_for_tests)) {
     found.end_session.clear();
   }
+  return found;
+}
+
+TokenResponse parse_token_response(std::string_view body) {
+  TokenResponse tokens;
+  auto document = auth::parse_json_strict(body, 16);
+  if (!document.ok() || !document->is_object()) return tokens;
+  const auto text = [&](const char* key) {
+    const auto it = document->find(key);
+    return it != document->end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  tokens.access_token = text("access_token");
+  tokens.id_token = text("id_token");
+  tokens.refresh_token = text("refresh_token");
+  return tokens;
+}
+
+Result<LoginEndpoints> BrowserLogin::endpoints() {
+  std::lock_guard lock(endpoints_mutex_);
+  if (endpoints_) return *endpoints_;
+  const auto& issuer = options_.issuer;
+  const std::string url = issuer.discovery_endpoint();
+  if (!auth::url_allowed(url, issuer.allow_insecure_http_for_tests)) {
+    return Error{ErrorCode::auth_unavailable, "the login issuer's discovery URL is not https"};
+  }
+  MCVAL_TRY_ASSIGN(body, client_.fetch(url));
+  MCVAL_TRY_ASSIGN(found, parse_login_discovery(body, issuer));
   endpoints_ = found;
   return found;
 }
@@ -269,13 +288,9 @@ Response BrowserLogin::callback(const Request& request) {
                                                           {"error", answer.error().detail}});
     return refuse_login(request, "token_exchange_failed", "the identity provider did not issue tokens");
   }
-  const auto tokens = nlohmann::json::parse(*answer, nullptr, /*allow_exceptions=*/false);
-  const auto text = [&](const char* key) {
-    return tokens.is_object() && tokens.contains(key) && tokens[key].is_string() ? tokens[key].get<std::string>()
-                                                                                   : std::string();
-  };
-  const std::string id_token = text("id_token");
-  const std::string access_token = text("access_token");
+  const TokenResponse tokens = parse_token_response(*answer);
+  const std::string& id_token = tokens.id_token;
+  const std::string& access_token = tokens.access_token;
   if (id_token.empty() || access_token.empty()) {
     return refuse_login(request, "token_exchange_failed", "the identity provider's answer lacks a token");
   }
@@ -302,7 +317,7 @@ Response BrowserLogin::callback(const Request& request) {
   session.principal = std::make_shared<const auth::Principal>(std::move(principal).value());
   session.csrf_token = random_token();
   session.expires_at = session.principal->expires_at;
-  session.refresh_token = text("refresh_token");
+  session.refresh_token = tokens.refresh_token;
   session.ends_at = session.refresh_token.empty() ? session.expires_at : now + options_.session_max;
   session.created = Steady::now();
   session.refreshing = std::make_shared<std::mutex>();
@@ -369,12 +384,8 @@ std::optional<BrowserLogin::Session> BrowserLogin::refresh(const std::string& ke
                                                {"error", answer.error().detail}});
     return std::nullopt;
   }
-  const auto tokens = nlohmann::json::parse(*answer, nullptr, /*allow_exceptions=*/false);
-  const auto text = [&](const char* name) {
-    return tokens.is_object() && tokens.contains(name) && tokens[name].is_string() ? tokens[name].get<std::string>()
-                                                                                     : std::string();
-  };
-  auto principal = verifier_.verify(text("access_token"), Clock::now());
+  const TokenResponse tokens = parse_token_response(*answer);
+  auto principal = verifier_.verify(tokens.access_token, Clock::now());
   if (!principal.ok() || principal->issuer != session.principal->issuer ||
       principal->subject != session.principal->subject) {
     log::warn("browser session not renewed: the new access token was refused or names another user",
@@ -386,7 +397,7 @@ std::optional<BrowserLogin::Session> BrowserLogin::refresh(const std::string& ke
   if (it == sessions_.end()) return std::nullopt;  // signed out meanwhile
   it->second.principal = std::make_shared<const auth::Principal>(std::move(principal).value());
   it->second.expires_at = it->second.principal->expires_at;
-  if (const std::string rotated = text("refresh_token"); !rotated.empty()) it->second.refresh_token = rotated;
+  if (!tokens.refresh_token.empty()) it->second.refresh_token = tokens.refresh_token;
   log::info("browser session renewed", {{"subject", it->second.principal->subject}});
   return it->second;
 }

@@ -11,6 +11,7 @@
 #include "mcval/common/strings.h"
 #include "mcval/http/authenticator.h"
 #include "mcval/report/html_report.h"
+#include "mcval/tiles/dzi.h"
 #include "route_support.h"
 
 namespace mcval::http {
@@ -40,12 +41,6 @@ Result<Int> integer_param(const std::string& text, const char* what) {
     return Error{ErrorCode::tile_out_of_range, std::string(what) + " '" + text + "' is not a number"};
   }
   return value;
-}
-
-Result<tiles::ImageFormat> dzi_format(const std::string& extension) {
-  if (extension == "jpeg" || extension == "jpg") return tiles::ImageFormat::jpeg;
-  if (extension == "png") return tiles::ImageFormat::png;
-  return Error{ErrorCode::not_found, "Deep Zoom tiles are .jpeg or .png"};
 }
 
 Response image_response(const tiles::EncodedImage& image) {
@@ -454,21 +449,16 @@ Status register_routes(Router& router, const RouteContext& ctx) {
     return r;
   });
   router.add("GET", "/dzi/{id}_files/{level}/{col}_{row}.{format}", "dzi.tile", [c](Request& req) {
-    auto format = dzi_format(req.param("format"));
-    auto level = integer_param<int>(req.param("level"), "level");
-    auto col = integer_param<std::int64_t>(req.param("col"), "column");
-    auto row = integer_param<std::int64_t>(req.param("row"), "row");
     auto slide = authorize_slide(*c, req, req.param("id"));
-    for (const Error* e : {slide.ok() ? nullptr : &slide.error(), format.ok() ? nullptr : &format.error(),
-                           level.ok() ? nullptr : &level.error(), col.ok() ? nullptr : &col.error(),
-                           row.ok() ? nullptr : &row.error()}) {
-      if (e) return cors_error(*e, req);
-    }
-    const auto etag = c->tiles.etag_for(req.param("id"), tiles::TileService::dzi_tile_key(*level, *col, *row, *format));
+    if (!slide.ok()) return cors_error(slide.error(), req);
+    auto address = tiles::parse_dzi_tile(req.param("level"), req.param("col"), req.param("row"), req.param("format"));
+    if (!address.ok()) return cors_error(address.error(), req);
+    const auto& [level, col, row, format] = *address;
+    const auto etag = c->tiles.etag_for(req.param("id"), tiles::TileService::dzi_tile_key(level, col, row, format));
     if (etag.ok() && not_modified(req, *etag)) return not_modified_response(*etag, kTileCacheControl);
-    auto tile = c->tiles.dzi_tile(req.param("id"), *level, *col, *row, *format);
+    auto tile = c->tiles.dzi_tile(req.param("id"), level, col, row, format);
     if (!tile.ok()) return error_response(tile.error(), req);
-    count_read(*c, req, *slide, audit::ReadKind::tile, *level, (*tile)->bytes.size());
+    count_read(*c, req, *slide, audit::ReadKind::tile, level, (*tile)->bytes.size());
     Response r = image_response(*tile);
     allow_any_origin(r);
     return r;

@@ -239,8 +239,9 @@ Result<IiifPlan> resolve_iiif_request(const IiifRequest& r, std::int64_t image_w
   }
   plan.region_x = static_cast<std::int64_t>(x);
   plan.region_y = static_cast<std::int64_t>(y);
-  plan.region_w = std::min(static_cast<std::int64_t>(w), image_w - plan.region_x);
-  plan.region_h = std::min(static_cast<std::int64_t>(h), image_h - plan.region_y);
+  // Clipped while still floating point: a percentage may name a region far beyond any int64.
+  plan.region_w = static_cast<std::int64_t>(std::min(w, static_cast<double>(image_w - plan.region_x)));
+  plan.region_h = static_cast<std::int64_t>(std::min(h, static_cast<double>(image_h - plan.region_y)));
   if (plan.region_w <= 0 || plan.region_h <= 0) {
     return Error{ErrorCode::region_out_of_bounds, "the region is empty after clipping to the image"};
   }
@@ -297,7 +298,9 @@ Result<IiifPlan> resolve_iiif_request(const IiifRequest& r, std::int64_t image_w
   if (!r.upscale && (ow > rw || oh > rh)) {
     return Error{ErrorCode::invalid_argument, "the requested size is larger than the region; prefix the size with '^' to upscale"};
   }
-  if ((limits.max_width > 0 && ow > static_cast<double>(limits.max_width)) ||
+  constexpr double kLargestSize = 1e12;  // beyond any image, whatever the limits, and exact in an int64
+  if (ow > kLargestSize || oh > kLargestSize ||
+      (limits.max_width > 0 && ow > static_cast<double>(limits.max_width)) ||
       (limits.max_height > 0 && oh > static_cast<double>(limits.max_height)) ||
       (limits.max_area > 0 && ow * oh > static_cast<double>(limits.max_area))) {
     return Error{ErrorCode::invalid_argument,

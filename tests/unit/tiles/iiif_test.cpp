@@ -100,6 +100,23 @@ TEST(IiifResolve, RejectsOutOfBoundsZeroAndUnaskedUpscaling) {
   EXPECT_EQ(resolve_code("full", "2000,"), ErrorCode::invalid_argument);
   EXPECT_EQ(resolve_code("full", "pct:200"), ErrorCode::invalid_argument);
   EXPECT_EQ(resolve_code("full", "^100000,100000"), ErrorCode::invalid_argument);
+  // Found by libFuzzer: percentages far beyond any int64 (clipped, or refused, never overflowed).
+  EXPECT_EQ(resolve_code("full", "^pct:99999999999999999999999999999"), ErrorCode::invalid_argument);
+}
+
+TEST(IiifResolve, ClipsRegionsOfAnyPercentageToTheImage) {
+  auto p = resolve_ok("pct:5,2,4333333333333333333333333330,0.5", "max", 1000, 1000);
+  EXPECT_EQ(p.region_x, 50);
+  EXPECT_EQ(p.region_w, 950);
+  EXPECT_EQ(p.region_h, 5);
+  p = resolve_ok("pct:0,0,99999999999999999999999999999999,99999999999999999999999999999999", "max", 2220, 2967);
+  EXPECT_EQ(p.region_w, 2220);
+  EXPECT_EQ(p.region_h, 2967);
+  // Unlimited: a percentage size far beyond any image is still refused, not cast.
+  auto huge = resolve_iiif_request(parse_ok("full", "^pct:99999999999999999999999999999", "0", "default.jpg"), 1000,
+                                   1000, IiifLimits{0, 0, 0});
+  ASSERT_FALSE(huge.ok());
+  EXPECT_EQ(huge.error().code, ErrorCode::invalid_argument);
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "mcval/audit/audit_log.h"
 #include "mcval/auth/issuer_config.h"
@@ -27,6 +28,28 @@
 #include "mcval/http/router.h"
 
 namespace mcval::http {
+
+/// The endpoints of a login issuer's discovery document that a browser login uses.
+struct LoginEndpoints {
+  std::string authorization;
+  std::string token;
+  std::string end_session;     ///< empty: the issuer offers none (or not over https)
+  bool iss_parameter = false;  ///< authorization_response_iss_parameter_supported
+};
+
+/// Reads an issuer's discovery document (untrusted: it comes over the network): a JSON object
+/// that names `issuer` exactly and https authorization and token endpoints; auth_unavailable
+/// otherwise.
+Result<LoginEndpoints> parse_login_discovery(std::string_view body, const auth::IssuerConfig& issuer);
+
+/// The tokens of a token endpoint's answer (RFC 6749 section 5.1); a token that is absent, not a
+/// string, or in an answer that is not a JSON object comes back empty.
+struct TokenResponse {
+  std::string access_token;
+  std::string id_token;
+  std::string refresh_token;
+};
+TokenResponse parse_token_response(std::string_view body);
 
 struct BrowserLoginOptions {
   auth::IssuerConfig issuer;   ///< the login's issuer, one of the verifier's
@@ -66,12 +89,6 @@ class BrowserLogin {
   std::size_t sessions() const;
 
  private:
-  struct Endpoints {
-    std::string authorization;
-    std::string token;
-    std::string end_session;
-    bool iss_parameter = false;  ///< authorization_response_iss_parameter_supported
-  };
   struct PendingLogin {
     std::string binding;  ///< the value of the login cookie set in this browser
     std::string nonce;
@@ -89,7 +106,7 @@ class BrowserLogin {
     std::shared_ptr<std::mutex> refreshing;            ///< one renewal at a time per session
   };
 
-  Result<Endpoints> endpoints();
+  Result<LoginEndpoints> endpoints();
   Response login(const Request& request);
   Response callback(const Request& request);
   Response session_info(const Request& request);
@@ -107,7 +124,7 @@ class BrowserLogin {
   audit::AuditRecorder* audit_;
 
   std::mutex endpoints_mutex_;
-  std::optional<Endpoints> endpoints_;
+  std::optional<LoginEndpoints> endpoints_;
 
   mutable std::mutex mutex_;
   std::map<std::string, PendingLogin> pending_;  ///< by state
