@@ -36,6 +36,11 @@ missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# kubectl renders the Kubernetes manifests in the tests (`kubectl kustomize`). A machine that has
+# one keeps it (another package may own /usr/bin/kubectl); otherwise Debian's kubernetes-client.
+if ! command -v kubectl >/dev/null 2>&1; then
+  missing+=(kubernetes-client)
+fi
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "install-deps: installing ${#missing[@]} Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -46,8 +51,9 @@ else
 fi
 
 # npm packages, exactly as pinned in each package-lock.json: the viewer and its browser test
-# (web/), the OpenID Connect provider the authentication tests start (tests/oidc/).
-for dir in web tests/oidc; do
+# (web/), the OpenID Connect provider the authentication tests start (tests/oidc/), the offline
+# check of the Kubernetes manifests (deploy/kubernetes/check/).
+for dir in web tests/oidc deploy/kubernetes/check; do
   [ -f "$dir/package-lock.json" ] || continue
   if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
     echo "install-deps: npm ci ($dir/)"

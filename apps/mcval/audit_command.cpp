@@ -1,6 +1,11 @@
 // `mcval audit verify|checkpoint`: the operator's side of the audit log (docs/audit.md).
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "commands.h"
 #include "mcval/audit/audit_log.h"
@@ -24,15 +29,40 @@ int run_audit_verify(const Config& config, const AuditVerifyOptions& options) {
     if (!parsed.ok()) return fail(Error{parsed.error().code, options.checkpoint + ": " + parsed.error().detail});
     checkpoint = std::move(parsed).value();
   }
-  auto report = audit::verify_log(log_file(config, options.log), checkpoint);
-  if (!report.ok()) return fail(report.error());
-  if (options.json) {
-    std::printf("%s\n", report->to_json().dump(2).c_str());
+  // A folder (the per-pod logs of a scaled-out server, docs/deployment.md): every *.log in it.
+  const auto path = log_file(config, options.log);
+  std::vector<std::filesystem::path> logs;
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    if (checkpoint) {
+      return fail(Error{ErrorCode::invalid_argument, "--checkpoint applies to one log file, not a folder"});
+    }
+    for (auto it = std::filesystem::directory_iterator(path, ec); !ec && it != std::filesystem::directory_iterator();
+         it.increment(ec)) {
+      if (it->path().extension() == ".log" && it->is_regular_file(ec)) logs.push_back(it->path());
+    }
+    if (ec) return fail(Error{ErrorCode::io_error, "cannot list " + path.string() + ": " + ec.message()});
+    std::sort(logs.begin(), logs.end());
+    if (logs.empty()) return fail(Error{ErrorCode::not_found, "no audit log (*.log) in " + path.string()});
   } else {
-    std::fputs(report->to_text().c_str(), stdout);
+    logs.push_back(path);
   }
+  nlohmann::json reports = nlohmann::json::array();
+  std::optional<Error> first_failure;
+  for (const auto& file : logs) {
+    auto report = audit::verify_log(file, checkpoint);
+    if (!report.ok()) return fail(report.error());
+    if (options.json) {
+      reports.push_back(report->to_json());
+    } else {
+      if (logs.size() > 1) std::printf("%s:\n", file.c_str());
+      std::fputs(report->to_text().c_str(), stdout);
+    }
+    if (!report->ok() && !first_failure) first_failure = report->to_error();
+  }
+  if (options.json) std::printf("%s\n", (logs.size() == 1 ? reports[0] : reports).dump(2).c_str());
   std::fflush(stdout);
-  return report->ok() ? 0 : fail(report->to_error());
+  return first_failure ? fail(*first_failure) : 0;
 }
 
 int run_audit_checkpoint(const Config& config, const AuditCheckpointOptions& options) {

@@ -83,6 +83,14 @@ struct AuditCheckpointOptions {
 };
 int run_audit_checkpoint(const Config& config, const AuditCheckpointOptions& options);
 
+/// `mcval backup`: a consistent copy of the catalogue database, catalog-<UTC time>.sqlite in
+/// `out`, written atomically while the server may go on using it; the newest `keep` copies stay.
+struct BackupOptions {
+  std::string out;
+  int keep = 14;
+};
+int run_backup(const Config& config, const BackupOptions& options);
+
 /// Prints every setting as a Markdown table (docs/configuration.md is checked against it).
 int run_config_docs();
 

@@ -3,9 +3,12 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <chrono>
 #include <cstdio>
+#include <memory>
 #include <set>
 #include <thread>
 
@@ -16,6 +19,8 @@
 #include "mcval/catalog/sqlite_catalog.h"
 #include "mcval/common/logging.h"
 #include "mcval/common/strings.h"
+#include "mcval/http/metrics.h"
+#include "mcval/http/metrics_server.h"
 #include "mcval/inference/inference_run.h"
 #include "mcval/inference/model_store.h"
 #include "progress_reporter.h"
@@ -122,6 +127,37 @@ class StopOnSignal {
   std::thread waiter_;
 };
 
+/// What a running inference shows on --metrics-listen, for Prometheus (updated by the run's
+/// callbacks, read at scrape time).
+struct InferMetrics {
+  std::atomic<std::int64_t> selected{0};
+  std::atomic<std::int64_t> succeeded{0};
+  std::atomic<std::int64_t> failed{0};
+  std::atomic<std::int64_t> skipped{0};
+  std::atomic<std::int64_t> tiles_of_finished_slides{0};
+  std::atomic<std::int64_t> tiles_of_current_slide{0};
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+
+  std::vector<http::Metrics::Sample> samples() const {
+    const double tiles = static_cast<double>(tiles_of_finished_slides + tiles_of_current_slide);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const auto left = selected - succeeded - failed - skipped;
+    return {
+        {"mcval_inference_slides_selected", "Slides this run (shard) has to do.", "gauge", static_cast<double>(selected)},
+        {"mcval_inference_slides_queued", "Slides of this run not finished yet (the one in progress included).", "gauge",
+         static_cast<double>(std::max<std::int64_t>(0, left))},
+        {"mcval_inference_slides_succeeded_total", "Slides scored by this run.", "counter", static_cast<double>(succeeded)},
+        {"mcval_inference_slides_failed_total", "Slides that failed in this run (recorded).", "counter",
+         static_cast<double>(failed)},
+        {"mcval_inference_slides_skipped_total", "Slides skipped: a result of this model already stored.", "counter",
+         static_cast<double>(skipped)},
+        {"mcval_inference_tiles_total", "Tiles scored by this run.", "counter", tiles},
+        {"mcval_inference_tiles_per_second", "Tiles scored per second since the run started.", "gauge",
+         seconds > 0 ? tiles / seconds : 0.0},
+    };
+  }
+};
+
 }  // namespace
 
 Result<InferOutcome> infer_selected_slides(const Config& config, const inference::ModelRecord& model,
@@ -140,6 +176,10 @@ Result<InferOutcome> infer_selected_slides(const Config& config, const inference
   }
 
   const inference::InferenceStore store(config.data);
+  InferMetrics live;
+  live.selected = static_cast<std::int64_t>(targets.size());
+  http::Metrics metrics;
+  metrics.add_collector([&live] { return live.samples(); });
   std::atomic<bool> stop{false};
   ProgressReporter progress("infer", "tiles");
   inference::RunOptions run;
@@ -150,11 +190,22 @@ Result<InferOutcome> infer_selected_slides(const Config& config, const inference
   run.pipeline.read_threads = config.threads;
   run.pipeline.batch_size = options.batch_size;
   run.stop = &stop;
-  run.on_progress = [&progress](const inference::SlideTarget& slide, std::int64_t done, std::int64_t estimate) {
+  run.on_progress = [&progress, &live](const inference::SlideTarget& slide, std::int64_t done,
+                                      std::int64_t estimate) {
+    live.tiles_of_current_slide = done;
     progress.update(static_cast<double>(done), static_cast<double>(estimate), slide.relative_path);
   };
   nlohmann::json slides = nlohmann::json::array();
   run.on_slide = [&](const inference::SlideInferenceRecord& record, bool skipped) {
+    if (skipped) {
+      ++live.skipped;
+    } else if (record.status == "ok") {
+      ++live.succeeded;
+      live.tiles_of_finished_slides += record.tiles_scored;
+    } else {
+      ++live.failed;
+    }
+    live.tiles_of_current_slide = 0;
     nlohmann::json line = {{"slide_id", record.slide_id}, {"centre", record.centre},
                            {"path", record.relative_path}, {"status", skipped ? "skipped" : record.status}};
     if (record.status == "ok") {
@@ -183,6 +234,13 @@ Result<InferOutcome> infer_selected_slides(const Config& config, const inference
   Result<inference::RunSummary> summary = Error{ErrorCode::internal};
   {
     StopOnSignal stop_on_signal(stop);
+    // Started after the stop signals are blocked, so that its thread never receives them.
+    std::unique_ptr<http::MetricsServer> metrics_server;
+    if (!config.metrics_listen.empty()) {
+      MCVAL_TRY_ASSIGN(started, http::MetricsServer::start(config.metrics_listen, metrics));
+      metrics_server = std::move(started);
+      log::info("metrics listening", {{"address", metrics_server->address()}});
+    }
     summary = inference::run_inference(model, targets, store, run);
   }
   progress.finish();
@@ -251,7 +309,7 @@ int infer_job(const Config& config, const InferCommandOptions& options) {
   if (!outcome.ok()) return fail(outcome.error());
   if (options.json) std::printf("%s\n", outcome->json.dump(2).c_str());
   if (outcome->stopped) return exit_status(ErrorCode::cancelled);
-  if (outcome->failed > 0) return exit_status(ErrorCode::inference_failed);
+  if (outcome->failed > 0 && !options.failed_slides_ok) return exit_status(ErrorCode::inference_failed);
   return 0;
 }
 

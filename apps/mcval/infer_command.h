@@ -20,6 +20,9 @@ struct InferCommandOptions {
   std::string shard = "0/1";         ///< i/N
   bool force = false;
   bool json = false;
+  /// Exit 0 when the run finished and some slides failed (each recorded as failed with its
+  /// reason), instead of 9: for a Kubernetes Job, whose pod would otherwise be retried.
+  bool failed_slides_ok = false;
   int batch_size = 32;
 };
 int run_infer(const Config& config, const InferCommandOptions& options);

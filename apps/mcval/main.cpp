@@ -169,6 +169,8 @@ int run(int argc, char** argv) {
       ->check(CLI::Range(1, 4096));
   infer->add_flag("--force", infer_options.force, "Recompute slides that already have a result for this model");
   infer->add_flag("--json", infer_options.json, "Print the run's summary as JSON");
+  infer->add_flag("--failed-slides-ok", infer_options.failed_slides_ok,
+                  "Exit 0, not 9, when slides failed (they are recorded as failed): a finished run for a Job");
 
   std::vector<std::string> model_images;
   auto* model_score = model_cmd->add_subcommand(
@@ -185,7 +187,7 @@ int run(int argc, char** argv) {
   auto* audit_verify = audit_cmd->add_subcommand(
       "verify", "Check every record, the hash chain and optionally a checkpoint; exit 11 on tampering");
   app::bind_settings(*audit_verify, config, "audit");
-  audit_verify->add_option("--log", audit_verify_options.log, "Audit log file (default: --audit-log)");
+  audit_verify->add_option("--log", audit_verify_options.log, "Audit log file, or a folder: every *.log in it (default: --audit-log)");
   audit_verify->add_option("--checkpoint", audit_verify_options.checkpoint, "Checkpoint from `mcval audit checkpoint`")
       ->check(CLI::ExistingFile);
   audit_verify->add_flag("--json", audit_verify_options.json, "Print the report as JSON");
@@ -195,6 +197,14 @@ int run(int argc, char** argv) {
   app::bind_settings(*audit_checkpoint, config, "audit");
   audit_checkpoint->add_option("--log", audit_checkpoint_options.log, "Audit log file (default: --audit-log)");
   audit_checkpoint->add_option("--out", audit_checkpoint_options.out, "Write the checkpoint JSON here (default: stdout)");
+
+  app::BackupOptions backup_options;
+  auto* backup = cli.add_subcommand("backup", "Back up the catalogue database (consistent while the server runs)");
+  app::bind_settings(*backup, config, "backup");
+  backup->add_option("--out", backup_options.out, "Folder for catalog-<UTC time>.sqlite")->required();
+  backup->add_option("--keep", backup_options.keep, "Newest backups kept in --out (older ones are removed)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
 
   auto* config_cmd = cli.add_subcommand("config", "Settings");
   config_cmd->require_subcommand(1);
@@ -252,6 +262,7 @@ int run(int argc, char** argv) {
   if (infer->parsed()) return app::run_infer(config, infer_options);
   if (audit_verify->parsed()) return app::run_audit_verify(config, audit_verify_options);
   if (audit_checkpoint->parsed()) return app::run_audit_checkpoint(config, audit_checkpoint_options);
+  if (backup->parsed()) return app::run_backup(config, backup_options);
   if (config_docs->parsed()) return app::run_config_docs();
   return 2;
 }

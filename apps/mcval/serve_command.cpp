@@ -26,6 +26,7 @@
 #include "mcval/http/authenticator.h"
 #include "mcval/http/browser_login.h"
 #include "mcval/http/https_key_source.h"
+#include "mcval/http/metrics_server.h"
 #include "mcval/http/routes.h"
 #include "mcval/http/server.h"
 #include "mcval/inference/inference_store.h"
@@ -153,8 +154,8 @@ std::vector<std::pair<std::string, std::string>> permission_settings(const Confi
 /// Audits each permission-relevant setting whose value differs from the last start of the server
 /// on this data folder (all of them on the first start) as config_changed, resource
 /// "config:<setting>@<first 16 hex of the value's SHA-256>", and remembers the values in
-/// <audit folder>/serve-settings.json.
-Status audit_configuration_changes(audit::AuditLog& log, const std::filesystem::path& state_file,
+/// <audit log>.settings.json (one per log: each server pod may write its own).
+Status audit_configuration_changes(audit::AuditRecorder& log, const std::filesystem::path& state_file,
                                    const std::vector<std::pair<std::string, std::string>>& settings) {
   nlohmann::json previous = nlohmann::json::object();
   if (auto text = read_file(state_file); text.ok()) {
@@ -171,6 +172,35 @@ Status audit_configuration_changes(audit::AuditLog& log, const std::filesystem::
     MCVAL_TRY(log.record(std::move(record)));
   }
   return write_file_atomic(state_file, current.dump(2) + "\n");
+}
+
+/// Counts every audit record by action and outcome in /metrics (authorization decisions among
+/// them: denied with its reason in the log), then writes it to the log.
+class CountingAuditRecorder final : public audit::AuditRecorder {
+ public:
+  CountingAuditRecorder(audit::AuditRecorder& log, http::Metrics& metrics) : log_(log), metrics_(metrics) {}
+  Status record(audit::AuditRecord record) override {
+    metrics_.increment("mcval_audit_records_total",
+                       "Audit records written, by action and outcome (denied: authorization refused).",
+                       {{"action", std::string(audit::action_name(record.action))},
+                        {"outcome", std::string(audit::outcome_name(record.outcome))}});
+    return log_.record(std::move(record));
+  }
+
+ private:
+  audit::AuditRecorder& log_;
+  http::Metrics& metrics_;
+};
+
+/// Stored validation runs: the folders under reports/.
+std::size_t count_folders(const std::filesystem::path& folder) {
+  std::error_code ec;
+  std::size_t n = 0;
+  for (auto it = std::filesystem::directory_iterator(folder, ec); !ec && it != std::filesystem::directory_iterator();
+       it.increment(ec)) {
+    n += it->is_directory(ec) && !it->path().filename().string().starts_with(".");
+  }
+  return n;
 }
 
 }  // namespace
@@ -259,7 +289,8 @@ int run_serve(const Config& config) {
   state.rescan = scan;
 
   http::Metrics metrics;
-  metrics.add_collector([&cache, &pool, &state, &tile_service]() {
+  CountingAuditRecorder audit_recorder(**audit_log, metrics);
+  metrics.add_collector([&cache, &pool, &state, &tile_service, reports_root = reports_folder(config)]() {
     const auto s = cache.stats();
     (void)tile_service;
     return std::vector<http::Metrics::Sample>{
@@ -269,7 +300,10 @@ int run_serve(const Config& config) {
         {"mcval_tile_cache_bytes", "Bytes held by the tile cache.", "gauge", static_cast<double>(s.bytes)},
         {"mcval_tile_cache_entries", "Tiles held by the tile cache.", "gauge", static_cast<double>(s.entries)},
         {"mcval_open_slides", "Slide handles open now.", "gauge", static_cast<double>(pool.open_count())},
-        {"mcval_ready", "1 once the first catalogue scan has finished.", "gauge", state.ready ? 1.0 : 0.0},
+        {"mcval_ready", "1 once the first catalogue scan has finished (0 again while shutting down).", "gauge",
+         state.ready && !state.stopping ? 1.0 : 0.0},
+        {"mcval_validation_runs", "Validation runs stored (listed by /api/v1/reports).", "gauge",
+         static_cast<double>(count_folders(reports_root))},
     };
   });
 
@@ -293,9 +327,9 @@ int run_serve(const Config& config) {
       auto login_options = browser_login_options(config, verifier->config(), *listen);
       if (!login_options.ok()) return fail(login_options.error());
       browser_login = std::make_unique<http::BrowserLogin>(std::move(login_options).value(), *verifier, key_source,
-                                                           audit_log->get());
+                                                           &audit_recorder);
     }
-    authenticator = std::make_unique<http::BearerAuthenticator>(*verifier, audit_log->get(), browser_login.get());
+    authenticator = std::make_unique<http::BearerAuthenticator>(*verifier, &audit_recorder, browser_login.get());
     metrics.add_collector([&verifier]() {
       return std::vector<http::Metrics::Sample>{{"mcval_jwks_fetches_total", "JWKS fetch attempts, all issuers.",
                                                  "counter", static_cast<double>(verifier->jwks_fetches())}};
@@ -303,7 +337,7 @@ int run_serve(const Config& config) {
   } else {
     authenticator = std::make_unique<http::LocalAuthenticator>();
   }
-  audit::ReadAggregator reads(**audit_log, std::move(read_options).value());
+  audit::ReadAggregator reads(audit_recorder, std::move(read_options).value());
 
   http::Router router;
   const validation::ReportStore reports(reports_folder(config));
@@ -312,7 +346,7 @@ int run_serve(const Config& config) {
   const http::RouteContext context{**catalog, tile_service, metrics, state,
                                    config.web_root.empty() ? default_web_root() : std::filesystem::path(config.web_root),
                                    MCVAL_VERSION, reports, inference_results, models,
-                                   audit_log->get(), &reads, config.auth, browser_login != nullptr};
+                                   &audit_recorder, &reads, config.auth, browser_login != nullptr};
   if (auto registered = http::register_routes(router, context); !registered.ok()) return fail(registered.error());
   if (browser_login) browser_login->register_routes(router);
 
@@ -328,25 +362,44 @@ int run_serve(const Config& config) {
     limit_options.max_concurrent = config.max_concurrent_per_user;
   }
   http::UserLimits limits(limit_options);
-  http::HttpServer server(server_options, router, metrics, *authenticator, &limits, audit_log->get());
+  http::HttpServer server(server_options, router, metrics, *authenticator, &limits, &audit_recorder);
   auto address = server.start();
   if (!address.ok()) return fail(address.error());
   log::info("listening", {{"address", *address}, {"url", "http://" + *address + "/"}, {"version", MCVAL_VERSION},
                           {"slides", config.slides}, {"data", config.data}, {"auth", config.auth},
                           {"cors_origins", cors->any() ? nlohmann::json("*") : nlohmann::json(cors->origins())},
                           {"audit_log", (*audit_log)->path().string()}});
-  (void)(*audit_log)->record(service_record(audit::Action::service_started));
-  if (auto audited = audit_configuration_changes(**audit_log, (*audit_log)->path().parent_path() / "serve-settings.json",
+  std::unique_ptr<http::MetricsServer> metrics_server;
+  if (!config.metrics_listen.empty()) {
+    auto started = http::MetricsServer::start(config.metrics_listen, metrics);
+    if (!started.ok()) {
+      server.stop();
+      return fail(started.error());
+    }
+    metrics_server = std::move(started).value();
+    log::info("metrics listening", {{"address", metrics_server->address()},
+                                    {"url", "http://" + metrics_server->address() + "/metrics"}});
+  }
+  (void)audit_recorder.record(service_record(audit::Action::service_started));
+  if (auto audited = audit_configuration_changes(audit_recorder, (*audit_log)->path().string() + ".settings.json",
                                                  permission_settings(config, cors_list));
       !audited.ok()) {
     log::warn("configuration changes not audited", {{"error", audited.error().to_string()}});
   }
 
-  std::thread signal_waiter([&server, stop_signals] {
+  // SIGTERM/SIGINT: /readyz answers 503 at once; requests are still served for
+  // shutdown_delay_s (load balancers take the pod out meanwhile); then new connections are
+  // refused, idle ones closed, and the requests in flight get shutdown_grace_s to finish.
+  std::atomic<bool> server_ended{false};
+  std::thread signal_waiter([&server, &state, &server_ended, &config, stop_signals] {
     int signal_number = 0;
     sigwait(&stop_signals, &signal_number);
-    log::info("stopping", {{"signal", signal_number}});
-    server.stop();
+    if (server_ended) return;
+    state.stopping = true;
+    log::info("stopping", {{"signal", signal_number}, {"delay_s", config.shutdown_delay_s},
+                           {"grace_s", config.shutdown_grace_s}});
+    std::this_thread::sleep_for(std::chrono::seconds(config.shutdown_delay_s));
+    server.shutdown(std::chrono::seconds(config.shutdown_grace_s));
   });
 
   std::thread first_scan([&] {
@@ -359,12 +412,15 @@ int run_serve(const Config& config) {
   });
 
   server.run();
+  server_ended = true;
+  log::info("server stopped");
   first_scan.join();
   // Wake the signal thread if the server stopped for another reason.
   pthread_kill(signal_waiter.native_handle(), SIGTERM);
   signal_waiter.join();
+  metrics_server.reset();
   reads.flush_all();
-  (void)(*audit_log)->record(service_record(audit::Action::service_stopped));
+  (void)audit_recorder.record(service_record(audit::Action::service_stopped));
   log::info("stopped");
   return 0;
 }

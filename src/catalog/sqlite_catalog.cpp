@@ -1,5 +1,7 @@
 #include "mcval/catalog/sqlite_catalog.h"
 
+#include <sys/vfs.h>
+
 #include <span>
 #include <string_view>
 #include <system_error>
@@ -327,6 +329,17 @@ SqliteCatalog::SqliteCatalog(sqlite3* db) : db_(db) {}
 
 SqliteCatalog::~SqliteCatalog() { sqlite3_close_v2(db_); }
 
+namespace {
+/// True when `folder` is on NFS: SQLite's WAL mode needs memory shared by every process that
+/// opens the database, which pods on different nodes do not have; there the rollback journal
+/// with NFSv4's byte-range locks is used instead.
+bool on_nfs(const std::filesystem::path& folder) {
+  constexpr long kNfsSuperMagic = 0x6969;
+  struct statfs fs {};
+  return statfs(folder.empty() ? "." : folder.c_str(), &fs) == 0 && static_cast<long>(fs.f_type) == kNfsSuperMagic;
+}
+}  // namespace
+
 Result<std::unique_ptr<SqliteCatalog>> SqliteCatalog::open(const std::filesystem::path& file) {
   if (file.has_parent_path()) {
     std::error_code ec;
@@ -351,12 +364,15 @@ Result<std::unique_ptr<SqliteCatalog>> SqliteCatalog::open(const std::filesystem
   sqlite3_busy_timeout(db, 5000);
   if (auto s = exec(db, "PRAGMA foreign_keys = ON"); !s.ok()) return with_file(s.error());
   {
-    auto stmt = Statement::prepare(db, "PRAGMA journal_mode = WAL");
+    const std::string mode = on_nfs(file.parent_path()) ? "delete" : "wal";
+    const std::string pragma = "PRAGMA journal_mode = " + mode;
+    auto stmt = Statement::prepare(db, pragma.c_str());
     if (!stmt.ok()) return with_file(stmt.error());
     auto row = stmt->step();
     if (!row.ok()) return with_file(row.error());
-    if (*row && stmt->text(0) != "wal") {
-      log::warn("SQLite could not switch to WAL mode", {{"file", file.string()}, {"journal_mode", stmt->text(0)}});
+    if (*row && stmt->text(0) != mode) {
+      log::warn("SQLite could not switch journal mode", {{"file", file.string()}, {"wanted", mode},
+                                                         {"journal_mode", stmt->text(0)}});
     }
   }
   if (auto s = exec(db, "PRAGMA synchronous = NORMAL"); !s.ok()) return with_file(s.error());
@@ -491,6 +507,41 @@ int SqliteCatalog::schema_version() const {
     return 0;
   }
   return *version;
+}
+
+Status SqliteCatalog::backup_to(const std::filesystem::path& file) const {
+  std::lock_guard lock(mutex_);
+  const std::filesystem::path partial = file.string() + ".partial";
+  std::error_code ec;
+  std::filesystem::remove(partial, ec);
+  sqlite3* target = nullptr;
+  int rc = sqlite3_open_v2(partial.c_str(), &target, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  if (rc == SQLITE_OK) {
+    sqlite3_backup* backup = sqlite3_backup_init(target, "main", db_, "main");
+    if (backup == nullptr) {
+      rc = sqlite3_errcode(target);
+    } else {
+      // One step copies every page under one read transaction: a consistent snapshot while
+      // others keep writing (they wait at most the busy timeout).
+      do {
+        rc = sqlite3_backup_step(backup, -1);
+        if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) sqlite3_sleep(100);
+      } while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+      const int finished = sqlite3_backup_finish(backup);
+      if (rc == SQLITE_DONE) rc = finished;
+    }
+  }
+  const std::string message = target ? sqlite3_errmsg(target) : sqlite3_errstr(rc);
+  if (rc == SQLITE_OK) rc = exec(target, "PRAGMA journal_mode = DELETE").ok() ? SQLITE_OK : SQLITE_ERROR;
+  sqlite3_close_v2(target);
+  if (rc != SQLITE_OK) {
+    std::filesystem::remove(partial, ec);
+    return Error{ErrorCode::database_error, "backup to " + file.string() + " failed: " + message};
+  }
+  // SQLite synced the copy when the backup committed; the rename makes it appear whole.
+  std::filesystem::rename(partial, file, ec);
+  if (ec) return Error{ErrorCode::io_error, "cannot rename " + partial.string() + ": " + ec.message()};
+  return {};
 }
 
 }  // namespace mcval::catalog

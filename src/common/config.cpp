@@ -136,6 +136,16 @@ Result<std::pair<std::string, unsigned short>> parse_listen_address(std::string_
 
 Status validate(const Config& config) {
   MCVAL_TRY(parse_listen_address(config.listen));
+  if (!config.metrics_listen.empty()) {
+    auto metrics = parse_listen_address(config.metrics_listen);
+    if (!metrics.ok()) return Error{ErrorCode::config_invalid, "metrics_listen: " + metrics.error().detail};
+  }
+  if (config.shutdown_delay_s < 0 || config.shutdown_delay_s > 600) {
+    return Error{ErrorCode::config_invalid, "shutdown_delay_s must be 0-600"};
+  }
+  if (config.shutdown_grace_s < 0 || config.shutdown_grace_s > 3600) {
+    return Error{ErrorCode::config_invalid, "shutdown_grace_s must be 0-3600"};
+  }
   if (config.jpeg_quality < 1 || config.jpeg_quality > 100) {
     return Error{ErrorCode::config_invalid, "jpeg_quality must be 1-100"};
   }

@@ -275,6 +275,9 @@ Status register_routes(Router& router, const RouteContext& ctx) {
   router.add(
       "GET", "/readyz", "readyz",
       [c](Request& req) {
+        if (c->state.stopping) {
+          return error_response(Error{ErrorCode::not_ready, "the server is shutting down"}, req);
+        }
         if (c->state.ready) return Response::json(200, R"({"status":"ready"})");
         return error_response(Error{ErrorCode::not_ready, "the first catalogue scan is still running"}, req);
       },

@@ -3,11 +3,15 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <functional>
+#include <mutex>
 #include <optional>
 #include <random>
+#include <unordered_map>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -129,7 +133,15 @@ Response too_many_requests(UserLimits::Verdict verdict, const Request& request, 
 }  // namespace
 
 Response dispatch(const Router& router, Request& request, std::string& route_name, Authenticator& authenticator,
-                  UserLimits* limits, audit::AuditRecorder* audit, const CorsPolicy* cors) {
+                  UserLimits* limits, audit::AuditRecorder* audit, Metrics* metrics, const CorsPolicy* cors) {
+  auto count_decision = [metrics](const char* decision) {
+    if (metrics != nullptr) {
+      metrics->increment("mcval_auth_decisions_total",
+                         "Authentication decisions on routes that need a caller: authenticated, token_missing, "
+                         "token_rejected, unavailable (identity provider keys unknown), rate_limited.",
+                         {{"decision", decision}});
+    }
+  };
   Response response;
   auto parsed = parse_target(request.target, request);
   if (!parsed.ok()) {
@@ -144,8 +156,15 @@ Response dispatch(const Router& router, Request& request, std::string& route_nam
                                     : Error{ErrorCode::not_found, "no route for " + request.target},
                                 request);
     } else if (auto denied = authenticate(match, request, authenticator)) {
+      if (denied->status == 401) {
+        count_decision(request.header("authorization").empty() && request.header("cookie").empty() ? "token_missing"
+                                                                                                    : "token_rejected");
+      } else {
+        count_decision("unavailable");
+      }
       response = std::move(*denied);
     } else {
+      if (match.access != Access::public_) count_decision("authenticated");
       std::optional<UserLimits::Slot> slot;
       std::optional<Response> limited;
       if (limits != nullptr && request.principal) {
@@ -154,6 +173,7 @@ Response dispatch(const Router& router, Request& request, std::string& route_nam
           slot.emplace(limits, user);
         } else {
           limited = too_many_requests(verdict, request, *limits, audit);
+          count_decision("rate_limited");
         }
       }
       if (limited) {
@@ -186,9 +206,17 @@ struct HttpServer::Impl {
   Authenticator& authenticator;
   UserLimits* limits;
   audit::AuditRecorder* audit;
+  // Graceful shutdown: no new connections, idle ones closed, run() ends when none is left.
+  // Declared before ioc: sessions that ioc destroys unregister here.
+  std::atomic<bool> draining{false};
+  std::atomic<std::size_t> connections{0};
+  std::mutex idle_closers_mutex;
+  std::unordered_map<const void*, std::function<void()>> idle_closers;  ///< one per open connection
+  std::chrono::steady_clock::time_point drain_deadline;
   net::io_context ioc;
   tcp::acceptor acceptor{ioc};
   std::vector<std::thread> threads;
+  net::steady_timer drain_timer{ioc};
 
   Impl(ServerOptions o, const Router& r, Metrics& m, Authenticator& a, UserLimits* l, audit::AuditRecorder* au)
       : options(std::move(o)),
@@ -199,6 +227,8 @@ struct HttpServer::Impl {
         audit(au),
         ioc(std::max(1, options.threads)) {}
   void accept();
+  void wait_for_drain();
+  void close_idle_connections();
 };
 
 namespace {
@@ -214,7 +244,24 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
-  void start() { net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); }); }
+  ~Session() {
+    {
+      std::lock_guard lock(server_.idle_closers_mutex);
+      server_.idle_closers.erase(this);
+    }
+    --server_.connections;
+  }
+
+  void start() {
+    ++server_.connections;
+    {
+      std::lock_guard lock(server_.idle_closers_mutex);
+      server_.idle_closers[this] = [weak = weak_from_this()] {
+        if (auto self = weak.lock()) net::post(self->stream_.get_executor(), [self] { self->close_if_idle(); });
+      };
+    }
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
+  }
 
  private:
   void read();
@@ -224,6 +271,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_write(bool keep_alive, beast::error_code ec);
   void drain_and_close();
   void drain_and_close_more(std::shared_ptr<std::array<char, 16384>> sink);
+  /// During a shutdown: closes the connection if it waits for a request of which nothing has
+  /// arrived (a request on its way is answered, with Connection: close).
+  void close_if_idle();
 
   beast::tcp_stream stream_;
   HttpServer::Impl& server_;
@@ -232,9 +282,15 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<bhttp::response<bhttp::string_body>> response_;
   std::string remote_;
   std::string remote_ip_;
+  bool waiting_for_request_ = false;  ///< on the strand: a read of the next request is pending
 };
 
 void Session::read() {
+  if (server_.draining && buffer_.size() == 0) {
+    drain_and_close();
+    return;
+  }
+  waiting_for_request_ = true;
   parser_.emplace();
   parser_->body_limit(server_.options.max_body_bytes);
   parser_->header_limit(static_cast<std::uint32_t>(server_.options.max_header_bytes));
@@ -244,6 +300,7 @@ void Session::read() {
 }
 
 void Session::on_read(beast::error_code ec) {
+  waiting_for_request_ = false;
   const auto started = std::chrono::steady_clock::now();
   if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout || ec == net::error::connection_reset ||
       ec == net::error::operation_aborted || ec == net::error::eof) {
@@ -279,7 +336,7 @@ void Session::on_read(beast::error_code ec) {
   std::string route_name;
   Response response =
       dispatch(server_.router, request, route_name, server_.authenticator, server_.limits, server_.audit,
-               &server_.options.cors);
+               &server_.metrics, &server_.options.cors);
   respond(request, std::move(response), route_name, message.keep_alive(), request.method == "HEAD", started);
 }
 
@@ -289,6 +346,7 @@ void Session::respond(Request& request, Response response, const std::string& ro
   res->set(bhttp::field::server, "mcval");
   res->set(bhttp::field::content_type, response.content_type);
   for (auto& [name, value] : response.headers) res->insert(name, value);
+  keep_alive = keep_alive && !server_.draining;  // a shutting-down server closes after each answer
   res->keep_alive(keep_alive);
   const std::size_t body_bytes = response.body.size();
   if (head || response.status == 304 || response.status == 204) {
@@ -320,6 +378,13 @@ void Session::on_write(bool keep_alive, beast::error_code ec) {
   read();
 }
 
+void Session::close_if_idle() {
+  if (!waiting_for_request_ || buffer_.size() != 0 || (parser_ && parser_->got_some())) return;
+  beast::error_code ignored;
+  stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  stream_.socket().close(ignored);
+}
+
 void Session::drain_and_close_more(std::shared_ptr<std::array<char, 16384>> sink) {
   stream_.async_read_some(net::buffer(*sink), [self = shared_from_this(), sink](beast::error_code e, std::size_t) {
     if (!e) self->drain_and_close_more(sink);
@@ -341,10 +406,31 @@ void Session::drain_and_close() {
 
 }  // namespace
 
+void HttpServer::Impl::close_idle_connections() {
+  std::vector<std::function<void()>> closers;
+  {
+    std::lock_guard lock(idle_closers_mutex);
+    for (const auto& [session, closer] : idle_closers) closers.push_back(closer);
+  }
+  for (const auto& close : closers) close();
+}
+
+void HttpServer::Impl::wait_for_drain() {
+  const std::size_t open = connections.load();
+  if (open == 0 || std::chrono::steady_clock::now() >= drain_deadline) {
+    if (open > 0) log::warn("shutdown: connections still open after the grace period are dropped", {{"connections", open}});
+    ioc.stop();
+    return;
+  }
+  close_idle_connections();  // connections that became idle since
+  drain_timer.expires_after(std::chrono::milliseconds(20));
+  drain_timer.async_wait([this](beast::error_code) { wait_for_drain(); });
+}
+
 void HttpServer::Impl::accept() {
   acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
-    if (!ec) std::make_shared<Session>(std::move(socket), *this)->start();
+    if (!ec && !draining) std::make_shared<Session>(std::move(socket), *this)->start();
     accept();
   });
 }
@@ -397,5 +483,18 @@ void HttpServer::stop() {
   });
   impl_->ioc.stop();
 }
+
+void HttpServer::shutdown(std::chrono::milliseconds grace) {
+  net::post(impl_->ioc, [this, grace] {
+    impl_->draining = true;
+    beast::error_code ignored;
+    impl_->acceptor.close(ignored);
+    impl_->drain_deadline = std::chrono::steady_clock::now() + grace;
+    impl_->close_idle_connections();
+    impl_->wait_for_drain();
+  });
+}
+
+std::size_t HttpServer::open_connections() const { return impl_->connections.load(); }
 
 }  // namespace mcval::http

@@ -8,8 +8,10 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
+import urllib.request
 
 from harness import CMU_SLIDE, MCVAL_BIN, Workspace, run_cli
 
@@ -109,12 +111,17 @@ class InferTest(unittest.TestCase):
         self.assertEqual(json.loads(first.stdout)["succeeded"], 7)
 
     def test_shards_together_equal_one_run(self):
+        # Three processes at once on one data folder, as the pods of the Indexed Job run.
         data = self.fresh_data()
         seen = []
-        for i in range(3):
-            shard = self.infer(data, "--shard", f"{i}/3", "--json")
-            self.assertIn(shard.returncode, (0, 9), shard.stderr)
-            summary = json.loads(shard.stdout)
+        shards = [subprocess.Popen([MCVAL_BIN, "infer", "--model", "tiny-cnn", "--slides", self.ws.slides, "--data", data,
+                                    "--shard", f"{i}/3", "--json", "--threads", "1"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+                  for i in range(3)]
+        for shard in shards:
+            out, err = shard.communicate(timeout=300)
+            self.assertIn(shard.returncode, (0, 9), err)
+            summary = json.loads(out)
             self.assertEqual(summary["skipped"], 0)  # no shard touches another's slides
             seen += [s["slide_id"] for s in summary["slides"]]
         self.assertEqual(sorted(seen), sorted(self.reference))
@@ -123,6 +130,14 @@ class InferTest(unittest.TestCase):
         for slide, (record, heatmap) in self.reference.items():
             self.assertEqual(comparable(sharded[slide][0]), comparable(record), slide)
             self.assertEqual(sharded[slide][1], heatmap, slide)
+
+    def test_failed_slides_ok_ends_a_finished_run_with_0(self):
+        # The Job's pods use it: the corrupt slide is recorded as failed, the pod succeeds.
+        data = self.fresh_data()
+        run = self.infer(data, "--failed-slides-ok", "--json")
+        self.assertEqual(run.returncode, 0, run.stderr)
+        summary = json.loads(run.stdout)
+        self.assertEqual((summary["succeeded"], summary["failed"]), (7, 1))
 
     def test_bad_shard_is_refused(self):
         for bad in ("3/3", "-1/2", "a/b", "1", "0/0"):
@@ -184,6 +199,77 @@ class InferTest(unittest.TestCase):
         summary = json.loads(out)
         self.assertTrue(summary["stopped"])
         self.assertIn("stopping", err)
+
+    def test_sigterm_loses_nothing_and_a_rerun_equals_one_run(self):
+        # What a Kubernetes eviction does to a pod of the inference Job: SIGTERM mid-run. The run
+        # shows its progress on --metrics-listen meanwhile; it exits 8 with every finished slide
+        # complete and nothing half-written, and a rerun finishes the rest exactly as one run would.
+        data = self.fresh_data()
+        proc = subprocess.Popen([MCVAL_BIN, "infer", "--model", "tiny-cnn", "--slides", self.ws.slides, "--data", data,
+                                 "--batch-size", "1", "--threads", "1", "--json", "--log-level", "debug",
+                                 "--metrics-listen", "127.0.0.1:0"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+        err_lines = []
+        metrics_address = threading.Event()
+        address = []
+
+        def read_stderr():
+            for line in proc.stderr:
+                err_lines.append(line)
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    continue
+                if event.get("msg") == "metrics listening":
+                    address.append(event["address"])
+                    metrics_address.set()
+            metrics_address.set()
+
+        reader = threading.Thread(target=read_stderr, daemon=True)
+        reader.start()
+        self.assertTrue(metrics_address.wait(60) and address, "".join(err_lines))
+        with urllib.request.urlopen("http://" + address[0] + "/metrics", timeout=30) as res:
+            exposition = res.read().decode()
+        self.assertIn("mcval_inference_slides_selected 8\n", exposition)
+        for name in ("mcval_inference_slides_queued", "mcval_inference_tiles_total", "mcval_inference_tiles_per_second",
+                     "mcval_inference_slides_succeeded_total", "mcval_inference_slides_failed_total"):
+            self.assertIn("# TYPE " + name + " ", exposition)
+        model_dir = None
+        deadline = time.time() + 120
+        while time.time() < deadline and proc.poll() is None:
+            root = os.path.join(data, "inference")
+            if os.path.isdir(root) and os.listdir(root):
+                model_dir = os.path.join(root, os.listdir(root)[0])
+                if [d for d in os.listdir(model_dir) if not d.startswith(".")]:
+                    break
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGTERM)
+        out = proc.stdout.read()
+        proc.wait(120)
+        reader.join(10)
+        proc.stdout.close()
+        proc.stderr.close()
+        if proc.returncode == 9:
+            self.skipTest("the run finished before SIGTERM arrived")
+        self.assertEqual(proc.returncode, 8, "".join(err_lines))
+        summary = json.loads(out)
+        self.assertTrue(summary["stopped"])
+        self.assertLess(summary["succeeded"] + summary["failed"], 8)
+        # Nothing half-written: no staging folder, every result folder holds a whole result.
+        self.assertEqual([d for d in os.listdir(model_dir) if d.startswith(".")], [])
+        before = results(data)
+        for slide, (record, heatmap) in before.items():
+            self.assertEqual(comparable(record), comparable(self.reference[slide][0]), slide)
+            self.assertEqual(heatmap, self.reference[slide][1], slide)
+        rerun = self.infer(data, "--json")
+        self.assertEqual(rerun.returncode, 9, rerun.stderr)  # the corrupt slide fails again
+        again = json.loads(rerun.stdout)
+        self.assertEqual(again["skipped"], sum(r["status"] == "ok" for r, _ in before.values()))
+        after = results(data)
+        self.assertEqual(sorted(after), sorted(self.reference))
+        for slide, (record, heatmap) in self.reference.items():
+            self.assertEqual(comparable(after[slide][0]), comparable(record), slide)
+            self.assertEqual(after[slide][1], heatmap, slide)
 
     def test_dataset_selection_and_unknown_model(self):
         missing = self.infer(self.pristine, "--model", "no-such-model")

@@ -26,6 +26,10 @@ class SqliteCatalog final : public SlideCatalog, public DatasetStore {
   Status upsert_slides(const std::vector<SlideRecord>& records) override;
   int schema_version() const override;
 
+  /// Writes a consistent copy of the whole database to `file` (SQLite's online backup; readers
+  /// and writers may go on meanwhile), atomically: written beside it, fsynced, renamed.
+  Status backup_to(const std::filesystem::path& file) const;
+
   Result<bool> save_dataset(const StoredDataset& dataset) override;
   Result<StoredDataset> find_dataset(const std::string& name) const override;
   Result<std::vector<StoredDataset>> list_datasets() const override;

@@ -23,6 +23,10 @@ class Metrics {
     double value;
   };
   void add_collector(std::function<std::vector<Sample>()> collector);
+  using Labels = std::vector<std::pair<std::string, std::string>>;
+  /// Adds `by` to the counter `name` with these labels (label values are escaped); `help` is
+  /// taken from the first call for a name.
+  void increment(const std::string& name, const std::string& help, const Labels& labels, double by = 1);
   /// The full exposition text.
   std::string render() const;
 
@@ -39,6 +43,11 @@ class Metrics {
   std::map<std::pair<std::string, int>, std::uint64_t> requests_;
   std::map<std::string, Histogram> latency_;
   std::vector<std::function<std::vector<Sample>()>> collectors_;
+  struct Counter {
+    std::string help;
+    std::map<std::string, double> by_labels;  ///< rendered label set -> value
+  };
+  std::map<std::string, Counter> counters_;
 };
 
 }  // namespace mcval::http

@@ -26,6 +26,7 @@ namespace mcval::http {
 /// Server state shared between the routes and whoever runs scans.
 struct ServiceState {
   std::atomic<bool> ready{false};  ///< true once the first catalogue scan finished
+  std::atomic<bool> stopping{false};  ///< true from SIGTERM on: /readyz answers 503
   /// Runs a catalogue scan now and returns its summary as JSON (set by the application).
   std::function<Result<nlohmann::json>()> rescan;
 };

@@ -3,6 +3,7 @@
 // handlers. Every request gets a request id, security headers, a JSON access-log line
 // and a metrics observation; a handler that throws answers 500 and the server goes on.
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -43,8 +44,15 @@ class HttpServer {
   Result<std::string> start();
   /// Serves on the option's threads until stop(); returns when they have finished.
   void run();
-  /// Stops accepting and ends run(); safe from any thread or a signal handler thread.
+  /// Stops accepting and ends run() at once (requests in flight are not answered); safe from
+  /// any thread.
   void stop();
+  /// Graceful stop, safe from any thread: refuses new connections, closes idle keep-alive
+  /// connections, lets the requests in flight finish and answer (with `Connection: close`), and
+  /// ends run() when no connection is left or after `grace`, whichever comes first.
+  void shutdown(std::chrono::milliseconds grace);
+  /// Connections open now (for tests and logs).
+  std::size_t open_connections() const;
 
   struct Impl;  ///< Boost.Asio state, private to server.cpp
 
@@ -55,9 +63,10 @@ class HttpServer {
 /// Handles one parsed request: routing, authentication (routes that are not public get
 /// request.principal from `authenticator`, or 401 with WWW-Authenticate / 503), the caller's
 /// limits (429 with Retry-After; audited in `audit` at most once per user and minute), errors,
-/// HEAD, security headers, CORS (`cors`; null: any origin). Exposed for tests.
+/// HEAD, security headers, CORS (`cors`; null: any origin). Authentication decisions are counted
+/// in `metrics` when given (mcval_auth_decisions_total). Exposed for tests.
 Response dispatch(const Router& router, Request& request, std::string& route_name, Authenticator& authenticator,
-                  UserLimits* limits = nullptr, audit::AuditRecorder* audit = nullptr,
+                  UserLimits* limits = nullptr, audit::AuditRecorder* audit = nullptr, Metrics* metrics = nullptr,
                   const CorsPolicy* cors = nullptr);
 
 }  // namespace mcval::http
