@@ -136,6 +136,9 @@ Result<std::pair<std::string, unsigned short>> parse_listen_address(std::string_
 
 Status validate(const Config& config) {
   MCVAL_TRY(parse_listen_address(config.listen));
+  if (config.access_log != "all" && config.access_log != "errors" && config.access_log != "off") {
+    return Error{ErrorCode::config_invalid, "access_log must be all, errors or off"};
+  }
   if (config.jpeg_quality < 1 || config.jpeg_quality > 100) {
     return Error{ErrorCode::config_invalid, "jpeg_quality must be 1-100"};
   }

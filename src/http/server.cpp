@@ -296,7 +296,9 @@ void Session::respond(Request& request, Response response, const std::string& ro
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   server_.metrics.observe_request(route_name, response.status, seconds);
-  if (server_.options.log_requests) {
+  const AccessLog access_log = server_.options.access_log;
+  if (access_log == AccessLog::all ||
+      (access_log == AccessLog::errors && (response.status >= 400 || seconds >= 1.0))) {
     log::info("request", {{"request_id", request.request_id}, {"method", request.method}, {"target", request.target},
                           {"route", route_name}, {"status", response.status}, {"bytes", body_bytes},
                           {"ms", seconds * 1000.0}, {"remote", request.remote_address}});

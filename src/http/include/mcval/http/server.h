@@ -17,6 +17,9 @@
 
 namespace mcval::http {
 
+/// Which requests get an access-log line.
+enum class AccessLog { all, errors, off };
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   unsigned short port = 8080;  ///< 0: any free port
@@ -24,7 +27,7 @@ struct ServerOptions {
   std::size_t max_body_bytes = 1 << 20;
   std::size_t max_header_bytes = 16 << 10;
   int idle_timeout_seconds = 60;
-  bool log_requests = true;
+  AccessLog access_log = AccessLog::all;  ///< errors: status >= 400 or slower than 1 s
 };
 
 class HttpServer {

@@ -1,0 +1,57 @@
+#pragma once
+// TiffJpegTiles: the stored JPEG tiles of a tiled TIFF slide (Aperio SVS, generic tiled TIFF),
+// read as bytes without decoding, so a request that maps exactly onto a stored tile can be
+// answered with the scanner's own JPEG instead of decode + re-encode.
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mcval/slide/slide_reader.h"
+
+namespace mcval::slide {
+
+/// Why a stored tile was not used (for tests and diagnostics; callers fall back either way).
+enum class StoredTileMiss {
+  not_tile_aligned,   ///< the region is not exactly one stored tile at an integer-downsample level
+  edge_tile,          ///< the stored tile reaches past the level's edge (padded in the file)
+  not_jpeg,           ///< the level is not 8-bit 3-channel JPEG in RGB or YCbCr
+  unreadable,         ///< the bytes could not be read or are not the JPEG the directory promises
+};
+
+/// Stored JPEG tiles of the directories that hold a slide's pyramid levels. Immutable after
+/// open; thread-safe (reads use pread on a descriptor the object owns).
+class TiffJpegTiles {
+ public:
+  /// Opens `path` with libtiff and finds, for every level of `slide`, the tiled directory of the
+  /// same size. Null when the file is not a TIFF or no level is stored as tiled JPEG.
+  static std::unique_ptr<const TiffJpegTiles> open(const std::filesystem::path& path, const SlideProperties& slide);
+  ~TiffJpegTiles();
+  TiffJpegTiles(const TiffJpegTiles&) = delete;
+  TiffJpegTiles& operator=(const TiffJpegTiles&) = delete;
+
+  /// The complete JPEG stream (JPEGTables spliced in, an Adobe APP14 marker with transform 0
+  /// added for Photometric RGB) whose decoded pixels are what read_region(l0_x, l0_y, level,
+  /// width, height) returns, when that region is exactly one stored tile lying wholly inside the
+  /// level; otherwise why not.
+  struct Read {
+    std::optional<std::string> jpeg;
+    StoredTileMiss miss = StoredTileMiss::not_tile_aligned;
+  };
+  Read read(int level, std::int64_t l0_x, std::int64_t l0_y, int width, int height) const;
+
+  /// Levels stored as JPEG tiles (true) or not, by OpenSlide level index.
+  std::vector<bool> jpeg_levels() const;
+
+  struct Level;  // one directory: geometry, tile offsets and byte counts, JPEG tables
+
+ private:
+  TiffJpegTiles() = default;
+  int fd_ = -1;
+  std::vector<std::unique_ptr<Level>> levels_;  // by OpenSlide level; null: not usable
+  std::vector<double> downsamples_;
+};
+
+}  // namespace mcval::slide
