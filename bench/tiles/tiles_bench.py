@@ -598,9 +598,11 @@ def bench_slide(args, name, entry, results):
     working_set = logical[:args.warm_tiles]
     log("slide %s: %d x %d, tile %d, %d tiles in the pyramid, session of %d tile views" % (
         name, geo.width, geo.height, geo.tile, len(logical), len(session)))
-    slide_results = results.setdefault(name, {"width": geo.width, "height": geo.height, "tile_px": geo.tile,
-                                              "pyramid_tiles": len(logical), "session_tiles": len(session),
-                                              "warm_tiles": len(working_set), "runs": {}})
+    slide_results = results.setdefault(name, {})
+    slide_results.update({"width": geo.width, "height": geo.height, "tile_px": geo.tile,
+                          "pyramid_tiles": len(logical), "session_tiles": len(session),
+                          "warm_tiles": len(working_set)})
+    slide_results.setdefault("runs", {})
     for target in args.targets:
         if target.startswith("orthanc") and entry["orthanc"] is None:
             continue

@@ -69,7 +69,7 @@ def markdown(results, partial=False):
     out.append("Each measured run: wrk for %d s (cold: until every tile was asked once, at most that long), "
                "wrk and the server share the machine's cores. JPEG quality %d everywhere; caches: mcval %d MiB, "
                "iipsrv the same in total over its %d FastCGI processes; mcval's access log: %s." % (
-                   s["duration_s"], s["jpeg_quality"], s["cache_mib"], s["cache_mib"], s["server_workers"],
+                   s["duration_s"], s["jpeg_quality"], s["cache_mib"], s["server_workers"],
                    s["mcval_access_log"]))
     out.append("")
     out.append("| Server | What is asked |")

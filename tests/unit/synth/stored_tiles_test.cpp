@@ -49,7 +49,9 @@ TEST(StoredTiles, EveryInnerTileOfAGeneratedSlideDecodesToOpenSlidesPixels) {
         ++stored;
       }
       // The edge tile of a level that is not a multiple of the tile size is padded: not stored.
-      if (l.width % 256 != 0) EXPECT_FALSE(reader.read_stored_jpeg((l.width / 256) * 256 * factor, y * factor, level, 256, 256));
+      if (l.width % 256 != 0) {
+        EXPECT_FALSE(reader.read_stored_jpeg((l.width / 256) * 256 * factor, y * factor, level, 256, 256));
+      }
     }
   }
   // 12 x 9 at level 0, 3 x 2 at level 1 (768 x 576).
