@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdarg>
+#include <algorithm>
 #include <cstring>
 
 namespace mcval::slide {
@@ -174,32 +175,9 @@ TiffJpegTiles::Read TiffJpegTiles::read(int level, std::int64_t l0_x, std::int64
   }
   const std::uint64_t index = static_cast<std::uint64_t>(y / l->tile_h * l->tiles_across + x / l->tile_w);
   result.miss = StoredTileMiss::unreadable;
-  if (index >= l->offsets.size()) return result;
-  const std::uint64_t bytes = l->byte_counts[index];
-  if (bytes < 4 || bytes > kMaxTileBytes) return result;
-  std::string raw(bytes, '\0');
-  std::size_t done = 0;
-  while (done < bytes) {
-    const ssize_t n = ::pread(fd_, raw.data() + done, bytes - done, static_cast<off_t>(l->offsets[index] + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return result;
-    done += static_cast<std::size_t>(n);
-  }
-  if (static_cast<unsigned char>(raw[0]) != 0xFF || static_cast<unsigned char>(raw[1]) != 0xD8) return result;
-
-  // SOI, [Adobe APP14 transform 0], [tables], rest of the tile's stream.
-  static constexpr unsigned char kAdobe[] = {0xFF, 0xEE, 0x00, 0x0E, 'A', 'd', 'o', 'b', 'e',
-                                             0x00, 0x64, 0x00, 0x00, 0x00, 0x00, 0x00};
-  std::string jpeg;
-  jpeg.reserve(raw.size() + l->tables.size() + sizeof kAdobe);
-  jpeg.append(raw, 0, 2);
-  if (l->rgb) {
-    // A JFIF marker would make decoders read the samples as YCbCr whatever APP14 says.
-    if (has_marker_before_scan(raw, 0xE0) || has_marker_before_scan(raw, 0xEE)) return result;
-    jpeg.append(reinterpret_cast<const char*>(kAdobe), sizeof kAdobe);
-  }
-  jpeg.append(l->tables);
-  jpeg.append(raw, 2, std::string::npos);
+  auto stream = tile_jpeg(*l, index);
+  if (!stream) return result;
+  std::string jpeg = std::move(*stream);
 
   // The header must promise exactly the pixels read_region would give.
   int w = 0, h = 0, subsampling = 0, colorspace = 0;
@@ -212,6 +190,88 @@ TiffJpegTiles::Read TiffJpegTiles::read(int level, std::int64_t l0_x, std::int64
   }
   result.jpeg = std::move(jpeg);
   return result;
+}
+
+std::optional<std::string> TiffJpegTiles::tile_jpeg(const Level& level, std::uint64_t index) const {
+  const Level* l = &level;
+  if (index >= l->offsets.size()) return std::nullopt;
+  const std::uint64_t bytes = l->byte_counts[index];
+  if (bytes < 4 || bytes > kMaxTileBytes) return std::nullopt;
+  std::string raw(bytes, '\0');
+  std::size_t done = 0;
+  while (done < bytes) {
+    const ssize_t n = ::pread(fd_, raw.data() + done, bytes - done, static_cast<off_t>(l->offsets[index] + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return std::nullopt;
+    done += static_cast<std::size_t>(n);
+  }
+  if (static_cast<unsigned char>(raw[0]) != 0xFF || static_cast<unsigned char>(raw[1]) != 0xD8) return std::nullopt;
+
+  // SOI, [Adobe APP14 transform 0], [tables], rest of the tile's stream.
+  static constexpr unsigned char kAdobe[] = {0xFF, 0xEE, 0x00, 0x0E, 'A', 'd', 'o', 'b', 'e',
+                                             0x00, 0x64, 0x00, 0x00, 0x00, 0x00, 0x00};
+  std::string jpeg;
+  jpeg.reserve(raw.size() + l->tables.size() + sizeof kAdobe);
+  jpeg.append(raw, 0, 2);
+  if (l->rgb) {
+    // A JFIF marker would make decoders read the samples as YCbCr whatever APP14 says.
+    if (has_marker_before_scan(raw, 0xE0) || has_marker_before_scan(raw, 0xEE)) return std::nullopt;
+    jpeg.append(reinterpret_cast<const char*>(kAdobe), sizeof kAdobe);
+  }
+  jpeg.append(l->tables);
+  jpeg.append(raw, 2, std::string::npos);
+  return jpeg;
+}
+
+std::optional<RgbImage> TiffJpegTiles::read_region(int level, std::int64_t l0_x, std::int64_t l0_y, int width,
+                                                   int height, const std::uint8_t (&background)[3]) const {
+  if (level < 0 || level >= static_cast<int>(levels_.size()) || width <= 0 || height <= 0) return std::nullopt;
+  const Level* l = levels_[static_cast<std::size_t>(level)].get();
+  if (l == nullptr) return std::nullopt;
+  const double downsample = downsamples_[static_cast<std::size_t>(level)];
+  const auto factor = static_cast<std::int64_t>(std::llround(downsample));
+  if (factor < 1 || std::fabs(downsample - static_cast<double>(factor)) > 1e-9 || l0_x % factor != 0 ||
+      l0_y % factor != 0) {
+    return std::nullopt;
+  }
+  const std::int64_t x0 = l0_x / factor;
+  const std::int64_t y0 = l0_y / factor;
+  RgbImage out(width, height);
+  for (std::size_t i = 0; i < out.pixels.size(); i += 3) {
+    out.pixels[i] = background[0];
+    out.pixels[i + 1] = background[1];
+    out.pixels[i + 2] = background[2];
+  }
+  // The part of the region inside the level.
+  const std::int64_t ix0 = std::max<std::int64_t>(x0, 0), iy0 = std::max<std::int64_t>(y0, 0);
+  const std::int64_t ix1 = std::min<std::int64_t>(x0 + width, l->width), iy1 = std::min<std::int64_t>(y0 + height, l->height);
+  if (ix0 >= ix1 || iy0 >= iy1) return out;
+  tjhandle handle = header_reader();
+  if (handle == nullptr) return std::nullopt;
+  thread_local std::vector<unsigned char> decoded;
+  decoded.resize(static_cast<std::size_t>(l->tile_w) * static_cast<std::size_t>(l->tile_h) * 3);
+  for (std::int64_t ty = iy0 / l->tile_h; ty <= (iy1 - 1) / l->tile_h; ++ty) {
+    for (std::int64_t tx = ix0 / l->tile_w; tx <= (ix1 - 1) / l->tile_w; ++tx) {
+      auto jpeg = tile_jpeg(*l, static_cast<std::uint64_t>(ty * l->tiles_across + tx));
+      if (!jpeg) return std::nullopt;
+      int w = 0, h = 0, subsampling = 0, colorspace = 0;
+      const auto* data = reinterpret_cast<const unsigned char*>(jpeg->data());
+      if (tjDecompressHeader3(handle, data, jpeg->size(), &w, &h, &subsampling, &colorspace) != 0 ||
+          w != l->tile_w || h != l->tile_h || colorspace != (l->rgb ? TJCS_RGB : TJCS_YCbCr) ||
+          tjDecompress2(handle, data, jpeg->size(), decoded.data(), w, w * 3, h, TJPF_RGB, 0) != 0) {
+        return std::nullopt;
+      }
+      // Copy the tile's part of the region (never the padding past the level's edge).
+      const std::int64_t cx0 = std::max(ix0, tx * l->tile_w), cx1 = std::min(ix1, (tx + 1) * l->tile_w);
+      const std::int64_t cy0 = std::max(iy0, ty * l->tile_h), cy1 = std::min(iy1, (ty + 1) * l->tile_h);
+      for (std::int64_t y = cy0; y < cy1; ++y) {
+        const unsigned char* src = decoded.data() + ((y - ty * l->tile_h) * l->tile_w + (cx0 - tx * l->tile_w)) * 3;
+        std::uint8_t* dst = out.row(static_cast<int>(y - y0)) + (cx0 - x0) * 3;
+        std::memcpy(dst, src, static_cast<std::size_t>(cx1 - cx0) * 3);
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace mcval::slide

@@ -42,6 +42,14 @@ class TiffJpegTiles {
   };
   Read read(int level, std::int64_t l0_x, std::int64_t l0_y, int width, int height) const;
 
+  /// read_region without OpenSlide: decodes the stored JPEG tiles the region touches with
+  /// libjpeg-turbo (the decoder and settings OpenSlide uses, so the pixels are the same) and
+  /// fills what lies outside the level with `background`. Nullopt when the level is not stored as
+  /// JPEG tiles, the region's level coordinates are not whole pixels, or a tile cannot be read or
+  /// decoded (the caller then asks OpenSlide, which reports damage its own way).
+  std::optional<RgbImage> read_region(int level, std::int64_t l0_x, std::int64_t l0_y, int width, int height,
+                                      const std::uint8_t (&background)[3]) const;
+
   /// Levels stored as JPEG tiles (true) or not, by OpenSlide level index.
   std::vector<bool> jpeg_levels() const;
 
@@ -49,6 +57,8 @@ class TiffJpegTiles {
 
  private:
   TiffJpegTiles() = default;
+  /// The complete JPEG stream of tile `index` of level `l`; nullopt if unreadable.
+  std::optional<std::string> tile_jpeg(const Level& l, std::uint64_t index) const;
   int fd_ = -1;
   std::vector<std::unique_ptr<Level>> levels_;  // by OpenSlide level; null: not usable
   std::vector<double> downsamples_;
