@@ -171,6 +171,13 @@ Result<slide::RgbImage> read_scaled(const slide::SlideReader& reader, std::int64
   }
   MCVAL_TRY_ASSIGN(region, reader.read_region(x, y, plan.level, static_cast<int>(plan.read_w),
                                               static_cast<int>(plan.read_h)));
+  // An exact integer reduction (IIIF tiles at a scale factor between stored levels: 2x, 8x ...)
+  // is a box average, as pyramid builders (vips, iipsrv's pyramids) make their levels; anything
+  // else is resampled like Pillow (Lanczos).
+  const std::int64_t factor = plan.read_w / out_w;
+  if (factor >= 2 && plan.read_w == factor * out_w && plan.read_h == factor * out_h) {
+    return slide::reduce_box(region, static_cast<int>(factor));
+  }
   return slide::resize_tile(region, static_cast<int>(out_w), static_cast<int>(out_h));
 }
 
