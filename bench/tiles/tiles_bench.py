@@ -613,13 +613,14 @@ def bench_slide(args, name, entry, results):
         session_paths = pm.paths_with_repeats(target, session)
         try:
             for scenario in args.scenarios:
-                if scenario == "cold":
+                if scenario in ("cold", "session"):  # a fresh server for every concurrency
+                    paths, mode = (cold_paths, "once") if scenario == "cold" else (session_paths, "loop")
                     for c in args.concurrency:
                         server = make_server(args, target, entry)
                         server.start()
                         try:
-                            runs.setdefault("cold", {})[str(c)] = measured_run(
-                                server, target, cold_paths, "once", c, args.duration, "%s-%s-cold-%d" % (name, target, c), args)
+                            runs.setdefault(scenario, {})[str(c)] = measured_run(
+                                server, target, paths, mode, c, args.duration, "%s-%s-%s-%d" % (name, target, scenario, c), args)
                         finally:
                             server.stop()
                 elif scenario == "warm":
@@ -633,15 +634,6 @@ def bench_slide(args, name, entry, results):
                                 server, target, warm_paths, "loop", c, args.duration, "%s-%s-warm-%d" % (name, target, c), args)
                     finally:
                         server.stop()
-                elif scenario == "session":
-                    for c in args.concurrency:
-                        server = make_server(args, target, entry)
-                        server.start()
-                        try:
-                            runs.setdefault("session", {})[str(c)] = measured_run(
-                                server, target, session_paths, "loop", c, args.duration, "%s-%s-session-%d" % (name, target, c), args)
-                        finally:
-                            server.stop()
         except Exception as e:  # noqa: BLE001 - one failing peer must not end the run; the error is reported
             log("  %s failed: %s" % (target, e))
             runs["failed"] = str(e)[:2000]
