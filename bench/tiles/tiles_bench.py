@@ -690,15 +690,12 @@ def catalogue_scan(args, results):
     def ingest(label):
         t0 = time.monotonic()
         r = subprocess.run(["/usr/bin/time", "-f", "%U %S %M", args.mcval, "ingest", "--slides", root, "--data", data,
-                            "--json", "--log-format", "text"], capture_output=True, text=True)
+                            "--log-format", "text"], capture_output=True, text=True)
         wall = time.monotonic() - t0
         if r.returncode != 0:
             raise RuntimeError("ingest failed: " + r.stderr[-1000:])
         user, system, max_kib = r.stderr.strip().splitlines()[-1].split()
-        try:
-            summary = json.loads(r.stdout)
-        except ValueError:
-            summary = r.stdout[-500:]
+        summary = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else ""
         out = {"wall_s": round(wall, 2), "cpu_s": round(float(user) + float(system), 2),
                "peak_rss_mib": round(int(max_kib) / 1024, 1), "summary": summary}
         log("  catalogue %-32s %7.2f s wall, %6.2f s CPU" % (label, wall, out["cpu_s"]))
@@ -798,6 +795,8 @@ def main():
     p.add_argument("--no-startup", action="store_true")
     p.add_argument("--results", default=os.path.join(HERE, "..", "results"))
     p.add_argument("--note", default="")
+    p.add_argument("--resume", action="store_true",
+                   help="keep the slide runs of today's results file and run only start-up, catalogue and soak")
     args = p.parse_args()
     args.concurrency = [int(c) for c in args.concurrency.split(",")]
     args.scenarios = args.scenarios.split(",")
@@ -822,15 +821,24 @@ def main():
                "targets": {t: DESCRIPTIONS[t] for t in args.targets}, "slides": {}}
     info = prepare(args)
     info = {k: v for k, v in info.items() if k in args.slides.split(",")}
+    if args.resume:
+        with open(os.path.join(args.results, "tiles-%s.json" % results["date"])) as f:
+            previous = json.load(f)
+        previous["note"] = (previous.get("note", "") + " Start-up, catalogue and soak were run after the slide runs "
+                            "(--resume), load average then %s." % " / ".join("%.2f" % x for x in os.getloadavg())).strip()
+        results = previous
     for entry in info.values():
         results["slides"].setdefault(entry["geo"].name, {})["orthanc_levels"] = (
             len(entry["orthanc"]["levels"]) if entry["orthanc"] else None)
     files = [e["svs_path"] for e in info.values()] + [e["tiff_path"] for e in info.values()]
     if "orthanc" in args.peers:
         files.append(os.path.join(args.bench_data, "orthanc", "storage"))
-    log("reading every slide file once (%.1f GiB) so that the OS page cache is warm for all servers alike" % (
-        read_files_once(files) / 2**30))
+    if not args.resume:
+        log("reading every slide file once (%.1f GiB) so that the OS page cache is warm for all servers alike" % (
+            read_files_once(files) / 2**30))
     for name, entry in info.items():
+        if args.resume:
+            break
         bench_slide(args, name, entry, results["slides"])
         write_results(args, results, partial=True)
     if not args.no_startup:
