@@ -246,21 +246,11 @@ std::optional<RgbImage> TiffJpegTiles::read_region(int level, std::int64_t l0_x,
   const std::int64_t ix0 = std::max<std::int64_t>(x0, 0), iy0 = std::max<std::int64_t>(y0, 0);
   const std::int64_t ix1 = std::min<std::int64_t>(x0 + width, l->width), iy1 = std::min<std::int64_t>(y0 + height, l->height);
   if (ix0 >= ix1 || iy0 >= iy1) return out;
-  tjhandle handle = header_reader();
-  if (handle == nullptr) return std::nullopt;
-  thread_local std::vector<unsigned char> decoded;
-  decoded.resize(static_cast<std::size_t>(l->tile_w) * static_cast<std::size_t>(l->tile_h) * 3);
   for (std::int64_t ty = iy0 / l->tile_h; ty <= (iy1 - 1) / l->tile_h; ++ty) {
     for (std::int64_t tx = ix0 / l->tile_w; tx <= (ix1 - 1) / l->tile_w; ++tx) {
-      auto jpeg = tile_jpeg(*l, static_cast<std::uint64_t>(ty * l->tiles_across + tx));
-      if (!jpeg) return std::nullopt;
-      int w = 0, h = 0, subsampling = 0, colorspace = 0;
-      const auto* data = reinterpret_cast<const unsigned char*>(jpeg->data());
-      if (tjDecompressHeader3(handle, data, jpeg->size(), &w, &h, &subsampling, &colorspace) != 0 ||
-          w != l->tile_w || h != l->tile_h || colorspace != (l->rgb ? TJCS_RGB : TJCS_YCbCr) ||
-          tjDecompress2(handle, data, jpeg->size(), decoded.data(), w, w * 3, h, TJPF_RGB, 0) != 0) {
-        return std::nullopt;
-      }
+      const Pixels pixels = decoded_tile(level, *l, static_cast<std::uint64_t>(ty * l->tiles_across + tx));
+      if (!pixels) return std::nullopt;
+      const std::vector<unsigned char>& decoded = *pixels;
       // Copy the tile's part of the region (never the padding past the level's edge).
       const std::int64_t cx0 = std::max(ix0, tx * l->tile_w), cx1 = std::min(ix1, (tx + 1) * l->tile_w);
       const std::int64_t cy0 = std::max(iy0, ty * l->tile_h), cy1 = std::min(iy1, (ty + 1) * l->tile_h);
@@ -272,6 +262,44 @@ std::optional<RgbImage> TiffJpegTiles::read_region(int level, std::int64_t l0_x,
     }
   }
   return out;
+}
+
+TiffJpegTiles::Pixels TiffJpegTiles::decoded_tile(int level, const Level& l, std::uint64_t index) const {
+  const std::uint64_t key = (static_cast<std::uint64_t>(level) << 48) | index;
+  {
+    std::lock_guard lock(decoded_mutex_);
+    if (const auto it = decoded_index_.find(key); it != decoded_index_.end()) {
+      decoded_lru_.splice(decoded_lru_.begin(), decoded_lru_, it->second);
+      return it->second->second;
+    }
+  }
+  auto jpeg = tile_jpeg(l, index);
+  if (!jpeg) return nullptr;
+  tjhandle handle = header_reader();
+  int w = 0, h = 0, subsampling = 0, colorspace = 0;
+  const auto* data = reinterpret_cast<const unsigned char*>(jpeg->data());
+  if (handle == nullptr || tjDecompressHeader3(handle, data, jpeg->size(), &w, &h, &subsampling, &colorspace) != 0 ||
+      w != l.tile_w || h != l.tile_h || colorspace != (l.rgb ? TJCS_RGB : TJCS_YCbCr)) {
+    return nullptr;
+  }
+  auto pixels = std::make_shared<std::vector<unsigned char>>(static_cast<std::size_t>(w) * static_cast<std::size_t>(h) * 3);
+  if (tjDecompress2(handle, data, jpeg->size(), pixels->data(), w, w * 3, h, TJPF_RGB, 0) != 0) return nullptr;
+  Pixels shared = std::move(pixels);
+  std::vector<Pixels> dropped;  // freed after the lock is released
+  std::lock_guard lock(decoded_mutex_);
+  if (decoded_index_.count(key) == 0 && shared->size() <= kDecodedCacheBytes) {
+    decoded_lru_.emplace_front(key, shared);
+    decoded_index_.emplace(key, decoded_lru_.begin());
+    decoded_bytes_ += shared->size();
+    while (decoded_bytes_ > kDecodedCacheBytes) {
+      auto& victim = decoded_lru_.back();
+      decoded_bytes_ -= victim.second->size();
+      dropped.push_back(std::move(victim.second));
+      decoded_index_.erase(victim.first);
+      decoded_lru_.pop_back();
+    }
+  }
+  return shared;
 }
 
 }  // namespace mcval::slide

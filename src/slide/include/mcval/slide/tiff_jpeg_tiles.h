@@ -3,6 +3,9 @@
 // read as bytes without decoding, so a request that maps exactly onto a stored tile can be
 // answered with the scanner's own JPEG instead of decode + re-encode.
 #include <cstdint>
+#include <list>
+#include <mutex>
+#include <unordered_map>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -21,8 +24,10 @@ enum class StoredTileMiss {
   unreadable,         ///< the bytes could not be read or are not the JPEG the directory promises
 };
 
-/// Stored JPEG tiles of the directories that hold a slide's pyramid levels. Immutable after
-/// open; thread-safe (reads use pread on a descriptor the object owns).
+/// Stored JPEG tiles of the directories that hold a slide's pyramid levels. Thread-safe (reads
+/// use pread on a descriptor the object owns). Decoded tiles are kept in a small LRU of
+/// kDecodedCacheBytes per open slide (as OpenSlide keeps its own per handle), so a region that
+/// shares stored tiles with the previous ones does not decode them again.
 class TiffJpegTiles {
  public:
   /// Opens `path` with libtiff and finds, for every level of `slide`, the tiled directory of the
@@ -50,6 +55,8 @@ class TiffJpegTiles {
   std::optional<RgbImage> read_region(int level, std::int64_t l0_x, std::int64_t l0_y, int width, int height,
                                       const std::uint8_t (&background)[3]) const;
 
+  static constexpr std::size_t kDecodedCacheBytes = 32u << 20;
+
   /// Levels stored as JPEG tiles (true) or not, by OpenSlide level index.
   std::vector<bool> jpeg_levels() const;
 
@@ -62,6 +69,14 @@ class TiffJpegTiles {
   int fd_ = -1;
   std::vector<std::unique_ptr<Level>> levels_;  // by OpenSlide level; null: not usable
   std::vector<double> downsamples_;
+
+  using Pixels = std::shared_ptr<const std::vector<unsigned char>>;
+  /// The decoded RGB pixels of a tile (from the LRU or decoded now); null if unreadable.
+  Pixels decoded_tile(int level, const Level& l, std::uint64_t index) const;
+  mutable std::mutex decoded_mutex_;
+  mutable std::list<std::pair<std::uint64_t, Pixels>> decoded_lru_;  // front: most recent
+  mutable std::unordered_map<std::uint64_t, decltype(decoded_lru_)::iterator> decoded_index_;
+  mutable std::size_t decoded_bytes_ = 0;
 };
 
 }  // namespace mcval::slide
