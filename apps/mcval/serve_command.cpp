@@ -260,6 +260,7 @@ int run_serve(const Config& config) {
   tile_options.jpeg_quality = config.jpeg_quality;
   tile_options.max_output_pixels = config.max_region_pixels;
   tile_options.associated_images = config.associated_images;
+  tile_options.dzi_native_tiles = config.dzi_native_tiles;
   tiles::TileService tile_service(**catalog, pool, cache, tile_options);
   if (auto refreshed = tile_service.refresh(); !refreshed.ok()) return fail(refreshed.error());
 
@@ -292,7 +293,6 @@ int run_serve(const Config& config) {
   CountingAuditRecorder audit_recorder(**audit_log, metrics);
   metrics.add_collector([&cache, &pool, &state, &tile_service, reports_root = reports_folder(config)]() {
     const auto s = cache.stats();
-    (void)tile_service;
     return std::vector<http::Metrics::Sample>{
         {"mcval_tile_cache_hits_total", "Tile cache hits.", "counter", static_cast<double>(s.hits)},
         {"mcval_tile_cache_misses_total", "Tile cache misses.", "counter", static_cast<double>(s.misses)},
@@ -300,6 +300,12 @@ int run_serve(const Config& config) {
         {"mcval_tile_cache_bytes", "Bytes held by the tile cache.", "gauge", static_cast<double>(s.bytes)},
         {"mcval_tile_cache_entries", "Tiles held by the tile cache.", "gauge", static_cast<double>(s.entries)},
         {"mcval_open_slides", "Slide handles open now.", "gauge", static_cast<double>(pool.open_count())},
+        {"mcval_tiles_stored_jpeg_total", "Tiles answered with the slide file's own stored JPEG bytes (no decoding), cache hits included.",
+         "counter", static_cast<double>(tile_service.counters().stored_jpeg_served)},
+        {"mcval_tiles_stored_jpeg_reads_total", "Stored JPEG tiles read from slide files (cache misses).", "counter",
+         static_cast<double>(tile_service.counters().stored_jpeg_reads)},
+        {"mcval_tiles_rendered_total", "Tiles and regions decoded, scaled and encoded (cache misses).", "counter",
+         static_cast<double>(tile_service.counters().rendered)},
         {"mcval_ready", "1 once the first catalogue scan has finished (0 again while shutting down).", "gauge",
          state.ready && !state.stopping ? 1.0 : 0.0},
         {"mcval_validation_runs", "Validation runs stored (listed by /api/v1/reports).", "gauge",
@@ -355,6 +361,9 @@ int run_serve(const Config& config) {
   server_options.port = listen->second;
   server_options.threads = config.threads > 0 ? config.threads : std::max(4, 2 * cores);
   server_options.cors = *cors;
+  server_options.access_log = config.access_log == "off"      ? http::AccessLog::off
+                              : config.access_log == "errors" ? http::AccessLog::errors
+                                                              : http::AccessLog::all;
   // Per-user limits apply to verified users (--auth oidc); the local user of --auth none has none.
   http::UserLimitOptions limit_options;
   if (config.auth == "oidc") {

@@ -146,6 +146,9 @@ Status validate(const Config& config) {
   if (config.shutdown_grace_s < 0 || config.shutdown_grace_s > 3600) {
     return Error{ErrorCode::config_invalid, "shutdown_grace_s must be 0-3600"};
   }
+  if (config.access_log != "all" && config.access_log != "errors" && config.access_log != "off") {
+    return Error{ErrorCode::config_invalid, "access_log must be all, errors or off"};
+  }
   if (config.jpeg_quality < 1 || config.jpeg_quality > 100) {
     return Error{ErrorCode::config_invalid, "jpeg_quality must be 1-100"};
   }

@@ -2,7 +2,10 @@
 
 #include "mcval/common/clock.h"
 
+#include <unistd.h>
+
 #include <atomic>
+#include <cerrno>
 #include <mutex>
 
 #include <spdlog/sinks/stdout_sinks.h>
@@ -53,6 +56,23 @@ void init(std::string_view level, std::string_view format, Stream stream) {
   }
   g_json = format != "text";
   logger();
+}
+
+bool json_format() { return g_json.load(); }
+
+void write_line(std::string_view line) {
+  std::string buffer;
+  buffer.reserve(line.size() + 1);
+  buffer.append(line);
+  buffer.push_back('\n');
+  const int fd = g_stream == Stream::stderr_ ? 2 : 1;
+  std::size_t done = 0;
+  while (done < buffer.size()) {
+    const ssize_t n = ::write(fd, buffer.data() + done, buffer.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // nowhere to log to: drop the line, as spdlog would
+    done += static_cast<std::size_t>(n);
+  }
 }
 
 bool enabled(Level level) { return static_cast<int>(level) >= g_min_level.load(); }

@@ -22,7 +22,7 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const std::string& l
   options.host = address.first;
   options.port = address.second;
   options.threads = 1;
-  options.log_requests = false;
+  options.access_log = AccessLog::off;
   server->server_ = std::make_unique<HttpServer>(options, server->router_, server->own_requests_,
                                                  server->no_authentication_);
   MCVAL_TRY_ASSIGN(bound, server->server_->start());

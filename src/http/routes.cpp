@@ -222,6 +222,14 @@ bool not_modified(const Request& request, const std::string& etag) {
   return false;
 }
 
+/// The ETag the answer would have, computed only for a conditional request (If-None-Match): the
+/// others skip the hashing (an error here is never shown; the rendering reports its own).
+Result<std::string> conditional_etag(const tiles::TileService& tiles, const Request& request, const std::string& id,
+                                     const std::string& key) {
+  if (request.header("if-none-match").empty()) return Error{ErrorCode::not_found, "not a conditional request"};
+  return tiles.etag_for(id, key);
+}
+
 Response not_modified_response(const std::string& etag, const std::string& cache_control) {
   Response r;
   r.status = 304;
@@ -357,7 +365,7 @@ Status register_routes(Router& router, const RouteContext& ctx) {
     }
     auto slide = authorize_slide(*c, req, req.param("id"));
     if (!slide.ok()) return error_response(slide.error(), req);
-    const auto etag = c->tiles.etag_for(req.param("id"), tiles::TileService::thumbnail_key(max_px));
+    const auto etag = conditional_etag(c->tiles, req, req.param("id"), tiles::TileService::thumbnail_key(max_px));
     if (etag.ok() && not_modified(req, *etag)) return not_modified_response(*etag, kTileCacheControl);
     auto image = c->tiles.thumbnail(req.param("id"), max_px);
     if (!image.ok()) return error_response(image.error(), req);
@@ -451,7 +459,7 @@ Status register_routes(Router& router, const RouteContext& ctx) {
     auto address = tiles::parse_dzi_tile(req.param("level"), req.param("col"), req.param("row"), req.param("format"));
     if (!address.ok()) return cors_error(address.error(), req);
     const auto& [level, col, row, format] = *address;
-    const auto etag = c->tiles.etag_for(req.param("id"), tiles::TileService::dzi_tile_key(level, col, row, format));
+    const auto etag = conditional_etag(c->tiles, req, req.param("id"), tiles::TileService::dzi_tile_key(level, col, row, format));
     if (etag.ok() && not_modified(req, *etag)) return not_modified_response(*etag, kTileCacheControl);
     auto tile = c->tiles.dzi_tile(req.param("id"), level, col, row, format);
     if (!tile.ok()) return error_response(tile.error(), req);
@@ -496,7 +504,7 @@ Status register_routes(Router& router, const RouteContext& ctx) {
     } else if (!request.ok()) {
       r = error_response(request.error(), req);
     } else {
-      const auto etag = c->tiles.etag_for(req.param("id"), tiles::TileService::iiif_key(*request));
+      const auto etag = conditional_etag(c->tiles, req, req.param("id"), tiles::TileService::iiif_key(*request));
       if (etag.ok() && not_modified(req, *etag)) {
         r = not_modified_response(*etag, kTileCacheControl);
       } else if (auto image = c->tiles.iiif_image(req.param("id"), *request); image.ok()) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cstdio>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -17,6 +18,7 @@
 #include <boost/beast/http.hpp>
 
 #include "mcval/auth/refusal.h"
+#include "mcval/common/clock.h"
 #include "mcval/common/logging.h"
 #include "mcval/common/strings.h"
 
@@ -207,16 +209,28 @@ struct HttpServer::Impl {
   UserLimits* limits;
   audit::AuditRecorder* audit;
   // Graceful shutdown: no new connections, idle ones closed, run() ends when none is left.
-  // Declared before ioc: sessions that ioc destroys unregister here.
+  // Declared before the contexts: sessions that a context destroys unregister here.
   std::atomic<bool> draining{false};
   std::atomic<std::size_t> connections{0};
   std::mutex idle_closers_mutex;
   std::unordered_map<const void*, std::function<void()>> idle_closers;  ///< one per open connection
   std::chrono::steady_clock::time_point drain_deadline;
-  net::io_context ioc;
-  tcp::acceptor acceptor{ioc};
+  // One io_context per thread, each run by exactly one thread: a connection stays on the thread
+  // that accepted it, so its handlers never hop between threads (no strand, no cross-thread
+  // wake-ups on the fast path). New connections are dealt out round-robin. The acceptor and the
+  // drain timer live on the first.
+  std::vector<std::unique_ptr<net::io_context>> contexts;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;
+  tcp::acceptor acceptor;
+  std::size_t next_context = 0;  // used by the acceptor's handler only (one thread)
   std::vector<std::thread> threads;
-  net::steady_timer drain_timer{ioc};
+  net::steady_timer drain_timer;
+
+  static std::vector<std::unique_ptr<net::io_context>> make_contexts(int n) {
+    std::vector<std::unique_ptr<net::io_context>> out;
+    for (int i = 0; i < std::max(1, n); ++i) out.push_back(std::make_unique<net::io_context>(1));
+    return out;
+  }
 
   Impl(ServerOptions o, const Router& r, Metrics& m, Authenticator& a, UserLimits* l, audit::AuditRecorder* au)
       : options(std::move(o)),
@@ -225,13 +239,68 @@ struct HttpServer::Impl {
         authenticator(a),
         limits(l),
         audit(au),
-        ioc(std::max(1, options.threads)) {}
+        contexts(make_contexts(options.threads)),
+        acceptor(*contexts.front()),
+        drain_timer(*contexts.front()) {
+    for (auto& c : contexts) guards.push_back(net::make_work_guard(*c));
+  }
   void accept();
   void wait_for_drain();
   void close_idle_connections();
 };
 
 namespace {
+
+/// Appends `text` as the inside of a JSON string: quotes, backslashes, control characters and
+/// bytes outside ASCII escaped (request targets come from clients).
+void append_json_escaped(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(ch);
+    } else if (c < 0x20 || c >= 0x7F) {
+      out.append("\\u00");
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xF]);
+    } else {
+      out.push_back(ch);
+    }
+  }
+}
+
+/// One access-log line. JSON lines are formatted here directly (the fast path: no JSON objects,
+/// one write); text format goes through the logger.
+void write_access_log(const Request& request, const std::string& route_name, int status, std::size_t body_bytes,
+                      double seconds) {
+  if (!log::enabled(log::Level::info)) return;
+  if (!log::json_format()) {
+    log::info("request", {{"request_id", request.request_id}, {"method", request.method}, {"target", request.target},
+                          {"route", route_name}, {"status", status}, {"bytes", body_bytes},
+                          {"ms", seconds * 1000.0}, {"remote", request.remote_address}});
+    return;
+  }
+  std::string line;
+  line.reserve(256 + request.target.size());
+  line.append("{\"ts\":\"").append(utc_now_iso8601()).append("\",\"level\":\"info\",\"msg\":\"request\",\"request_id\":\"");
+  append_json_escaped(line, request.request_id);
+  line.append("\",\"method\":\"");
+  append_json_escaped(line, request.method);
+  line.append("\",\"target\":\"");
+  append_json_escaped(line, request.target);
+  line.append("\",\"route\":\"");
+  append_json_escaped(line, route_name);
+  line.append("\",\"status\":").append(std::to_string(status));
+  line.append(",\"bytes\":").append(std::to_string(body_bytes));
+  char ms[32];
+  std::snprintf(ms, sizeof ms, "%.3f", seconds * 1000.0);
+  line.append(",\"ms\":").append(ms);
+  line.append(",\"remote\":\"");
+  append_json_escaped(line, request.remote_address);
+  line.append("\"}");
+  log::write_line(line);
+}
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
@@ -357,10 +426,10 @@ void Session::respond(Request& request, Response response, const std::string& ro
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   server_.metrics.observe_request(route_name, response.status, seconds);
-  if (server_.options.log_requests) {
-    log::info("request", {{"request_id", request.request_id}, {"method", request.method}, {"target", request.target},
-                          {"route", route_name}, {"status", response.status}, {"bytes", body_bytes},
-                          {"ms", seconds * 1000.0}, {"remote", request.remote_address}});
+  const AccessLog access_log = server_.options.access_log;
+  if (access_log == AccessLog::all ||
+      (access_log == AccessLog::errors && (response.status >= 400 || seconds >= 1.0))) {
+    write_access_log(request, route_name, response.status, body_bytes, seconds);
   }
   response_ = std::move(res);
   bhttp::async_write(stream_, *response_, [self = shared_from_this(), keep_alive](beast::error_code e, std::size_t) {
@@ -419,7 +488,7 @@ void HttpServer::Impl::wait_for_drain() {
   const std::size_t open = connections.load();
   if (open == 0 || std::chrono::steady_clock::now() >= drain_deadline) {
     if (open > 0) log::warn("shutdown: connections still open after the grace period are dropped", {{"connections", open}});
-    ioc.stop();
+    for (auto& context : contexts) context->stop();
     return;
   }
   close_idle_connections();  // connections that became idle since
@@ -428,7 +497,8 @@ void HttpServer::Impl::wait_for_drain() {
 }
 
 void HttpServer::Impl::accept() {
-  acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+  net::io_context& context = *contexts[next_context++ % contexts.size()];
+  acceptor.async_accept(context, [this](beast::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
     if (!ec && !draining) std::make_shared<Session>(std::move(socket), *this)->start();
     accept();
@@ -467,9 +537,11 @@ Result<std::string> HttpServer::start() {
 }
 
 void HttpServer::run() {
-  const int n = std::max(1, impl_->options.threads);
-  for (int i = 1; i < n; ++i) impl_->threads.emplace_back([this] { impl_->ioc.run(); });
-  impl_->ioc.run();
+  auto& contexts = impl_->contexts;
+  for (std::size_t i = 1; i < contexts.size(); ++i) {
+    impl_->threads.emplace_back([context = contexts[i].get()] { context->run(); });
+  }
+  contexts.front()->run();
   for (auto& t : impl_->threads) {
     if (t.joinable()) t.join();
   }
@@ -477,15 +549,15 @@ void HttpServer::run() {
 }
 
 void HttpServer::stop() {
-  net::post(impl_->ioc, [this] {
+  net::post(*impl_->contexts.front(), [this] {
     beast::error_code ignored;
     impl_->acceptor.close(ignored);
   });
-  impl_->ioc.stop();
+  for (auto& context : impl_->contexts) context->stop();
 }
 
 void HttpServer::shutdown(std::chrono::milliseconds grace) {
-  net::post(impl_->ioc, [this, grace] {
+  net::post(*impl_->contexts.front(), [this, grace] {
     impl_->draining = true;
     beast::error_code ignored;
     impl_->acceptor.close(ignored);

@@ -107,7 +107,8 @@ Result<std::string> TileService::etag_for(const std::string& id, const std::stri
     return Error{ErrorCode::slide_unreadable, without_root(record.status_reason, options_.slide_root)};
   }
   const std::string identity = id + "|" + std::to_string(record.file_bytes) + "|" + std::to_string(record.mtime_ns) +
-                               "|" + record.sha256 + "|q" + std::to_string(options_.jpeg_quality) + "|" + request_key;
+                               "|" + record.sha256 + "|q" + std::to_string(options_.jpeg_quality) +
+                               (options_.dzi_native_tiles ? "|native" : "") + "|" + request_key;
   return "\"" + sha256_hex(identity).substr(0, 32) + "\"";
 }
 
@@ -137,25 +138,71 @@ Result<EncodedImage> encode(const slide::RgbImage& image, ImageFormat format, in
   return EncodedImage(std::move(tile));
 }
 
-/// Reads a level-0 rectangle scaled to (out_w, out_h) from the best pyramid level.
-Result<slide::RgbImage> read_scaled(const slide::SlideReader& reader, std::int64_t x, std::int64_t y, std::int64_t w,
-                                    std::int64_t h, std::int64_t out_w, std::int64_t out_h) {
+/// What read_scaled reads: a pyramid level and the size there.
+struct ScaledRead {
+  int level = 0;
+  std::int64_t read_w = 0;
+  std::int64_t read_h = 0;
+};
+
+ScaledRead plan_scaled_read(const slide::SlideReader& reader, std::int64_t w, std::int64_t h, std::int64_t out_w,
+                            std::int64_t out_h) {
   const auto& levels = reader.properties().levels;
   const double downsample = std::min(static_cast<double>(w) / static_cast<double>(out_w),
                                      static_cast<double>(h) / static_cast<double>(out_h));
-  const int level = reader.best_level_for_downsample(std::max(1.0, downsample));
-  const auto& info = levels[static_cast<std::size_t>(level)];
-  const std::int64_t read_w = std::clamp<std::int64_t>(
-      static_cast<std::int64_t>(std::ceil(static_cast<double>(w) / info.downsample)), 1, info.width);
-  const std::int64_t read_h = std::clamp<std::int64_t>(
-      static_cast<std::int64_t>(std::ceil(static_cast<double>(h) / info.downsample)), 1, info.height);
-  if (read_w * read_h > slide::SlideReader::kMaxReadPixels) {
-    return Error{ErrorCode::payload_too_large, "the region needs " + std::to_string(read_w * read_h) +
+  ScaledRead r;
+  r.level = reader.best_level_for_downsample(std::max(1.0, downsample));
+  const auto& info = levels[static_cast<std::size_t>(r.level)];
+  r.read_w = std::clamp<std::int64_t>(static_cast<std::int64_t>(std::ceil(static_cast<double>(w) / info.downsample)),
+                                      1, info.width);
+  r.read_h = std::clamp<std::int64_t>(static_cast<std::int64_t>(std::ceil(static_cast<double>(h) / info.downsample)),
+                                      1, info.height);
+  return r;
+}
+
+/// Reads a level-0 rectangle scaled to (out_w, out_h) from the best pyramid level.
+Result<slide::RgbImage> read_scaled(const slide::SlideReader& reader, std::int64_t x, std::int64_t y, std::int64_t w,
+                                    std::int64_t h, std::int64_t out_w, std::int64_t out_h) {
+  const ScaledRead plan = plan_scaled_read(reader, w, h, out_w, out_h);
+  if (plan.read_w * plan.read_h > slide::SlideReader::kMaxReadPixels) {
+    return Error{ErrorCode::payload_too_large, "the region needs " + std::to_string(plan.read_w * plan.read_h) +
                                                    " pixels read at the best level; the limit is " +
                                                    std::to_string(slide::SlideReader::kMaxReadPixels)};
   }
-  MCVAL_TRY_ASSIGN(region, reader.read_region(x, y, level, static_cast<int>(read_w), static_cast<int>(read_h)));
+  MCVAL_TRY_ASSIGN(region, reader.read_region(x, y, plan.level, static_cast<int>(plan.read_w),
+                                              static_cast<int>(plan.read_h)));
+  // An exact integer reduction (IIIF tiles at a scale factor between stored levels: 2x, 8x ...)
+  // is a box average, as pyramid builders (vips, iipsrv's pyramids) make their levels; anything
+  // else is resampled like Pillow (Lanczos).
+  const std::int64_t factor = plan.read_w / out_w;
+  if (factor >= 2 && plan.read_w == factor * out_w && plan.read_h == factor * out_h) {
+    return slide::reduce_box(region, static_cast<int>(factor));
+  }
   return slide::resize_tile(region, static_cast<int>(out_w), static_cast<int>(out_h));
+}
+
+/// The stored JPEG tile that is exactly this read when no scaling is needed; null otherwise.
+EncodedImage stored_tile(const slide::SlideReader& reader, std::int64_t x, std::int64_t y, int level,
+                         std::int64_t read_w, std::int64_t read_h, std::int64_t out_w, std::int64_t out_h,
+                         const std::string& etag) {
+  if (read_w != out_w || read_h != out_h) return nullptr;
+  auto bytes = reader.read_stored_jpeg(x, y, level, static_cast<int>(read_w), static_cast<int>(read_h));
+  if (!bytes) return nullptr;
+  auto tile = std::make_shared<slide::CachedTile>();
+  tile->bytes = std::move(*bytes);
+  tile->content_type = std::string(content_type(ImageFormat::jpeg));
+  tile->etag = etag;
+  tile->stored = true;
+  return tile;
+}
+
+/// The Deep Zoom grid the server uses for this slide.
+slide::DeepZoomGeometry dzi_geometry(const slide::SlideProperties& props, bool native) {
+  if (native && !props.level_tile_width.empty() && props.level_tile_width.front() >= 64 &&
+      props.level_tile_width.front() == props.level_tile_height.front()) {
+    return slide::DeepZoomGeometry(props, props.level_tile_width.front(), 0);
+  }
+  return slide::DeepZoomGeometry(props);
 }
 
 }  // namespace
@@ -171,17 +218,25 @@ std::string TileService::thumbnail_key(int max_px) { return "thumbnail/" + std::
 
 Result<std::string> TileService::dzi_descriptor(const std::string& id, ImageFormat format) const {
   MCVAL_TRY_ASSIGN(s, open(id));
-  const slide::DeepZoomGeometry geometry(s.reader->properties());
+  const auto geometry = dzi_geometry(s.reader->properties(), options_.dzi_native_tiles);
   return geometry.dzi_xml(format == ImageFormat::png ? "png" : "jpeg");
 }
 
 Result<EncodedImage> TileService::dzi_tile(const std::string& id, int level, std::int64_t col, std::int64_t row,
                                            ImageFormat format) const {
   MCVAL_TRY_ASSIGN(s, open(id));
-  const slide::DeepZoomGeometry geometry(s.reader->properties());
+  const auto geometry = dzi_geometry(s.reader->properties(), options_.dzi_native_tiles);
   MCVAL_TRY_ASSIGN(request, geometry.tile(level, col, row));
   const std::string key = dzi_tile_key(level, col, row, format);
-  return cached_or_render(s, key, [&]() -> Result<EncodedImage> {
+  auto tile = cached_or_render(s, key, [&]() -> Result<EncodedImage> {
+    MCVAL_TRY_ASSIGN(etag, etag_for(id, key));
+    if (format == ImageFormat::jpeg) {
+      if (auto stored = stored_tile(*s.reader, request.l0_x, request.l0_y, request.slide_level, request.read_width,
+                                    request.read_height, request.tile_width, request.tile_height, etag)) {
+        stored_reads_.fetch_add(1, std::memory_order_relaxed);
+        return stored;
+      }
+    }
     auto region = s.reader->read_region(request.l0_x, request.l0_y, request.slide_level, request.read_width,
                                         request.read_height);
     if (!region.ok()) {
@@ -189,10 +244,24 @@ Result<EncodedImage> TileService::dzi_tile(const std::string& id, int level, std
       error.detail = without_root(std::move(error.detail), options_.slide_root);
       return error;
     }
-    const auto tile = slide::resize_tile(*region, request.tile_width, request.tile_height);
-    MCVAL_TRY_ASSIGN(etag, etag_for(id, key));
-    return encode(tile, format, options_.jpeg_quality, etag);
+    const auto resized = slide::resize_tile(*region, request.tile_width, request.tile_height);
+    rendered_.fetch_add(1, std::memory_order_relaxed);
+    return encode(resized, format, options_.jpeg_quality, etag);
   });
+  if (tile.ok()) count(*tile);
+  return tile;
+}
+
+void TileService::count(const EncodedImage& image) const {
+  if (image && image->stored) stored_served_.fetch_add(1, std::memory_order_relaxed);
+}
+
+TileServiceCounters TileService::counters() const {
+  TileServiceCounters c;
+  c.stored_jpeg_served = stored_served_.load(std::memory_order_relaxed);
+  c.stored_jpeg_reads = stored_reads_.load(std::memory_order_relaxed);
+  c.rendered = rendered_.load(std::memory_order_relaxed);
+  return c;
 }
 
 Result<nlohmann::json> TileService::iiif_info(const std::string& id, const std::string& service_id) const {
@@ -244,16 +313,29 @@ Result<EncodedImage> TileService::iiif_image(const std::string& id, const IiifRe
   MCVAL_TRY_ASSIGN(plan, resolve_iiif_request(request, base.width, base.height,
                                               IiifLimits{options_.max_output_pixels, 0, 0}));
   const std::string key = iiif_key(request);
-  return cached_or_render(s, key, [&]() -> Result<EncodedImage> {
+  auto result = cached_or_render(s, key, [&]() -> Result<EncodedImage> {
+    MCVAL_TRY_ASSIGN(etag, etag_for(id, key));
+    const bool as_stored = request.format == ImageFormat::jpeg && !request.mirror && request.rotation_degrees == 0 &&
+                           (request.quality == IiifQuality::default_ || request.quality == IiifQuality::color);
+    if (as_stored) {
+      const ScaledRead read = plan_scaled_read(*s.reader, plan.region_w, plan.region_h, plan.out_w, plan.out_h);
+      if (auto stored = stored_tile(*s.reader, plan.region_x, plan.region_y, read.level, read.read_w, read.read_h,
+                                    plan.out_w, plan.out_h, etag)) {
+        stored_reads_.fetch_add(1, std::memory_order_relaxed);
+        return stored;
+      }
+    }
     MCVAL_TRY_ASSIGN(image, read_scaled(*s.reader, plan.region_x, plan.region_y, plan.region_w, plan.region_h,
                                         plan.out_w, plan.out_h));
     if (request.mirror) image = mirror_horizontally(image);
     if (request.rotation_degrees != 0) image = rotate_clockwise(image, request.rotation_degrees);
     if (request.quality == IiifQuality::gray) image = to_gray(image);
     if (request.quality == IiifQuality::bitonal) image = to_bitonal(image);
-    MCVAL_TRY_ASSIGN(etag, etag_for(id, key));
+    rendered_.fetch_add(1, std::memory_order_relaxed);
     return encode(image, request.format, options_.jpeg_quality, etag);
   });
+  if (result.ok()) count(*result);
+  return result;
 }
 
 Result<EncodedImage> TileService::thumbnail(const std::string& id, int max_px) const {

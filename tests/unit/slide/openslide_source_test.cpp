@@ -7,12 +7,7 @@
 namespace mcval::slide {
 namespace {
 
-std::shared_ptr<const SlideReader> open_cmu() {
-  const OpenSlideSource source;
-  auto reader = source.open(test::cmu_slide());
-  EXPECT_TRUE(reader.ok()) << (reader.ok() ? "" : reader.error().to_string());
-  return reader.ok() ? *reader : nullptr;
-}
+using test::open_cmu;
 
 double mean(const RgbImage& image) {
   double sum = 0;

@@ -9,12 +9,14 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <string>
 
 #include <gtest/gtest.h>
 
 #include "mcval/slide/codec.h"
 #include "mcval/slide/image.h"
+#include "mcval/slide/openslide_source.h"
 
 namespace mcval::slide::test {
 
@@ -23,6 +25,14 @@ inline std::filesystem::path data_dir() {
 }
 
 inline std::filesystem::path cmu_slide() { return MCVAL_TEST_CMU_SLIDE; }
+
+/// The CMU slide opened with OpenSlideSource; null (and a test failure) if it cannot be.
+inline std::shared_ptr<const SlideReader> open_cmu() {
+  const OpenSlideSource source;
+  auto reader = source.open(cmu_slide());
+  EXPECT_TRUE(reader.ok()) << (reader.ok() ? "" : reader.error().to_string());
+  return reader.ok() ? *reader : nullptr;
+}
 
 inline std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);

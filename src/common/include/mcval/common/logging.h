@@ -29,4 +29,12 @@ inline void debug(std::string_view m, const nlohmann::json& f = nlohmann::json::
 
 bool enabled(Level level);
 
+/// True when events are JSON lines (log_format json).
+bool json_format();
+
+/// Writes one complete line, already formatted (no newline), to the log stream with a single
+/// write(2), bypassing the event formatter: for hot paths that format their own line (the access
+/// log). Thread-safe; lines are never interleaved with each other or with events.
+void write_line(std::string_view line);
+
 }  // namespace mcval::log

@@ -19,6 +19,9 @@
 
 namespace mcval::http {
 
+/// Which requests get an access-log line.
+enum class AccessLog { all, errors, off };
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   unsigned short port = 8080;  ///< 0: any free port
@@ -26,8 +29,8 @@ struct ServerOptions {
   std::size_t max_body_bytes = 1 << 20;
   std::size_t max_header_bytes = 16 << 10;
   int idle_timeout_seconds = 60;
-  bool log_requests = true;
   CorsPolicy cors = CorsPolicy::any_origin();  ///< who may read the Deep Zoom and IIIF routes cross-origin
+  AccessLog access_log = AccessLog::all;  ///< errors: status >= 400 or slower than 1 s
 };
 
 class HttpServer {

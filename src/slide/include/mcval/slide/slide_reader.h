@@ -61,6 +61,14 @@ class SlideReader {
   /// True once the library has reported an error on this handle: every later read fails
   /// too, so SlidePool drops the reader and opens the file again on the next acquire.
   virtual bool failed() const { return false; }
+  /// The stored JPEG whose decoded pixels are exactly what read_region(x0, y0, level, width,
+  /// height) returns, when that region is one stored JPEG tile of the file (wholly inside its
+  /// level) and the reader can hand out stored bytes; nullopt otherwise (the caller renders).
+  virtual std::optional<std::string> read_stored_jpeg(std::int64_t x0, std::int64_t y0, int level, int width,
+                                                      int height) const {
+    (void)x0, (void)y0, (void)level, (void)width, (void)height;
+    return std::nullopt;
+  }
 };
 
 /// Opens slide files. Thread-safe.

@@ -17,6 +17,7 @@ struct CachedTile {
   std::string bytes;
   std::string content_type;  ///< e.g. "image/jpeg"
   std::string etag;          ///< strong ETag including quotes, e.g. "\"ab12...\""
+  bool stored = false;       ///< the bytes are a slide file's own stored JPEG tile (not re-encoded)
 };
 
 struct TileCacheStats {

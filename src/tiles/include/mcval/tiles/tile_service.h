@@ -27,6 +27,16 @@ struct TileServiceOptions {
   int jpeg_quality = 80;
   std::int64_t max_output_pixels = 16 * 1024 * 1024;  ///< IIIF region / thumbnail output cap
   bool associated_images = false;                     ///< label and macro are patient data
+  /// Deep Zoom tiles of the slide's stored tile size with no overlap (instead of 254 + 1), so
+  /// that tiles at stored pyramid levels are the file's own JPEG tiles.
+  bool dzi_native_tiles = false;
+};
+
+/// What the service has answered so far (for /metrics and the benchmark). Monotonic.
+struct TileServiceCounters {
+  std::uint64_t stored_jpeg_served = 0;  ///< tiles answered with a file's stored JPEG bytes (cache hits too)
+  std::uint64_t stored_jpeg_reads = 0;   ///< of those, read from the file (cache misses)
+  std::uint64_t rendered = 0;            ///< images decoded, scaled and encoded (cache misses)
 };
 
 /// An encoded image ready to send, shared with the cache.
@@ -64,6 +74,7 @@ class TileService {
   Result<EncodedImage> associated_image(const std::string& id, const std::string& name) const;
 
   const TileServiceOptions& options() const { return options_; }
+  TileServiceCounters counters() const;
 
   /// Request keys: with etag_for() they let a caller answer If-None-Match without rendering.
   static std::string dzi_tile_key(int level, std::int64_t col, std::int64_t row, ImageFormat format);
@@ -78,12 +89,16 @@ class TileService {
                                         const std::function<Result<EncodedImage>()>& render) const;
   std::shared_ptr<const Snapshot> snapshot() const;
 
+  /// Counts the answer: stored bytes or rendered.
+  void count(const EncodedImage& image) const;
+
   const catalog::SlideCatalog& catalog_;
   slide::SlidePool& pool_;
   slide::TileCache& cache_;
   TileServiceOptions options_;
   mutable std::mutex snapshot_mutex_;
   std::shared_ptr<const Snapshot> snapshot_;
+  mutable std::atomic<std::uint64_t> stored_served_{0}, stored_reads_{0}, rendered_{0};
 };
 
 }  // namespace mcval::tiles

@@ -1,0 +1,82 @@
+#pragma once
+// TiffJpegTiles: the stored JPEG tiles of a tiled TIFF slide (Aperio SVS, generic tiled TIFF),
+// read as bytes without decoding, so a request that maps exactly onto a stored tile can be
+// answered with the scanner's own JPEG instead of decode + re-encode.
+#include <cstdint>
+#include <list>
+#include <mutex>
+#include <unordered_map>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mcval/slide/slide_reader.h"
+
+namespace mcval::slide {
+
+/// Why a stored tile was not used (for tests and diagnostics; callers fall back either way).
+enum class StoredTileMiss {
+  not_tile_aligned,   ///< the region is not exactly one stored tile at an integer-downsample level
+  edge_tile,          ///< the stored tile reaches past the level's edge (padded in the file)
+  not_jpeg,           ///< the level is not 8-bit 3-channel JPEG in RGB or YCbCr
+  unreadable,         ///< the bytes could not be read or are not the JPEG the directory promises
+};
+
+/// Stored JPEG tiles of the directories that hold a slide's pyramid levels. Thread-safe (reads
+/// use pread on a descriptor the object owns). Decoded tiles are kept in a small LRU of
+/// kDecodedCacheBytes per open slide (as OpenSlide keeps its own per handle), so a region that
+/// shares stored tiles with the previous ones does not decode them again.
+class TiffJpegTiles {
+ public:
+  /// Opens `path` with libtiff and finds, for every level of `slide`, the tiled directory of the
+  /// same size. Null when the file is not a TIFF or no level is stored as tiled JPEG.
+  static std::unique_ptr<const TiffJpegTiles> open(const std::filesystem::path& path, const SlideProperties& slide);
+  ~TiffJpegTiles();
+  TiffJpegTiles(const TiffJpegTiles&) = delete;
+  TiffJpegTiles& operator=(const TiffJpegTiles&) = delete;
+
+  /// The complete JPEG stream (JPEGTables spliced in, an Adobe APP14 marker with transform 0
+  /// added for Photometric RGB) whose decoded pixels are what read_region(l0_x, l0_y, level,
+  /// width, height) returns, when that region is exactly one stored tile lying wholly inside the
+  /// level; otherwise why not.
+  struct Read {
+    std::optional<std::string> jpeg;
+    StoredTileMiss miss = StoredTileMiss::not_tile_aligned;
+  };
+  Read read(int level, std::int64_t l0_x, std::int64_t l0_y, int width, int height) const;
+
+  /// read_region without OpenSlide: decodes the stored JPEG tiles the region touches with
+  /// libjpeg-turbo (the decoder and settings OpenSlide uses, so the pixels are the same) and
+  /// fills what lies outside the level with `background`. Nullopt when the level is not stored as
+  /// JPEG tiles, the region's level coordinates are not whole pixels, or a tile cannot be read or
+  /// decoded (the caller then asks OpenSlide, which reports damage its own way).
+  std::optional<RgbImage> read_region(int level, std::int64_t l0_x, std::int64_t l0_y, int width, int height,
+                                      const std::uint8_t (&background)[3]) const;
+
+  static constexpr std::size_t kDecodedCacheBytes = 32u << 20;
+
+  /// Levels stored as JPEG tiles (true) or not, by OpenSlide level index.
+  std::vector<bool> jpeg_levels() const;
+
+  struct Level;  // one directory: geometry, tile offsets and byte counts, JPEG tables
+
+ private:
+  TiffJpegTiles() = default;
+  /// The complete JPEG stream of tile `index` of level `l`; nullopt if unreadable.
+  std::optional<std::string> tile_jpeg(const Level& l, std::uint64_t index) const;
+  int fd_ = -1;
+  std::vector<std::unique_ptr<Level>> levels_;  // by OpenSlide level; null: not usable
+  std::vector<double> downsamples_;
+
+  using Pixels = std::shared_ptr<const std::vector<unsigned char>>;
+  /// The decoded RGB pixels of a tile (from the LRU or decoded now); null if unreadable.
+  Pixels decoded_tile(int level, const Level& l, std::uint64_t index) const;
+  mutable std::mutex decoded_mutex_;
+  mutable std::list<std::pair<std::uint64_t, Pixels>> decoded_lru_;  // front: most recent
+  mutable std::unordered_map<std::uint64_t, decltype(decoded_lru_)::iterator> decoded_index_;
+  mutable std::size_t decoded_bytes_ = 0;
+};
+
+}  // namespace mcval::slide

@@ -1,0 +1,305 @@
+#include "mcval/slide/tiff_jpeg_tiles.h"
+
+#include <fcntl.h>
+#include <tiffio.h>
+#include <turbojpeg.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdarg>
+#include <algorithm>
+#include <cstring>
+
+namespace mcval::slide {
+
+struct TiffJpegTiles::Level {
+  std::int64_t width = 0;
+  std::int64_t height = 0;
+  int tile_w = 0;
+  int tile_h = 0;
+  std::int64_t tiles_across = 0;
+  bool rgb = false;            // Photometric RGB (Aperio): needs an Adobe marker
+  std::string tables;          // JPEGTables without SOI and EOI; empty if none
+  std::vector<std::uint64_t> offsets;
+  std::vector<std::uint64_t> byte_counts;
+};
+
+namespace {
+
+int quiet(TIFF*, void*, const char*, const char*, va_list) { return 1; }
+
+struct TiffCloser {
+  void operator()(TIFF* tiff) const { TIFFClose(tiff); }
+};
+
+constexpr std::uint64_t kMaxTileBytes = 16u << 20;
+
+/// The level a directory describes if it is a usable tiled JPEG; null otherwise.
+std::unique_ptr<TiffJpegTiles::Level> read_directory(TIFF* tiff) {
+  if (TIFFIsTiled(tiff) == 0) return nullptr;
+  std::uint32_t width = 0, height = 0, tile_w = 0, tile_h = 0;
+  std::uint16_t compression = 0, bits = 0, samples = 0, planar = PLANARCONFIG_CONTIG, photometric = 0;
+  if (TIFFGetField(tiff, TIFFTAG_IMAGEWIDTH, &width) != 1 || TIFFGetField(tiff, TIFFTAG_IMAGELENGTH, &height) != 1 ||
+      TIFFGetField(tiff, TIFFTAG_TILEWIDTH, &tile_w) != 1 || TIFFGetField(tiff, TIFFTAG_TILELENGTH, &tile_h) != 1 ||
+      TIFFGetField(tiff, TIFFTAG_COMPRESSION, &compression) != 1 ||
+      TIFFGetField(tiff, TIFFTAG_PHOTOMETRIC, &photometric) != 1) {
+    return nullptr;
+  }
+  TIFFGetFieldDefaulted(tiff, TIFFTAG_BITSPERSAMPLE, &bits);
+  TIFFGetFieldDefaulted(tiff, TIFFTAG_SAMPLESPERPIXEL, &samples);
+  TIFFGetFieldDefaulted(tiff, TIFFTAG_PLANARCONFIG, &planar);
+  if (compression != COMPRESSION_JPEG || bits != 8 || samples != 3 || planar != PLANARCONFIG_CONTIG ||
+      (photometric != PHOTOMETRIC_RGB && photometric != PHOTOMETRIC_YCBCR) || width == 0 || height == 0 ||
+      tile_w == 0 || tile_h == 0) {
+    return nullptr;
+  }
+  auto level = std::make_unique<TiffJpegTiles::Level>();
+  level->width = width;
+  level->height = height;
+  level->tile_w = static_cast<int>(tile_w);
+  level->tile_h = static_cast<int>(tile_h);
+  level->tiles_across = (level->width + tile_w - 1) / tile_w;
+  level->rgb = photometric == PHOTOMETRIC_RGB;
+  std::uint32_t table_bytes = 0;
+  void* tables = nullptr;
+  if (TIFFGetField(tiff, TIFFTAG_JPEGTABLES, &table_bytes, &tables) == 1 && tables != nullptr && table_bytes > 4) {
+    const auto* t = static_cast<const unsigned char*>(tables);
+    // SOI ... EOI; the tables go between the tile's SOI and the rest of its stream.
+    if (t[0] != 0xFF || t[1] != 0xD8 || t[table_bytes - 2] != 0xFF || t[table_bytes - 1] != 0xD9) return nullptr;
+    level->tables.assign(reinterpret_cast<const char*>(t) + 2, table_bytes - 4);
+  }
+  const std::uint32_t count = TIFFNumberOfTiles(tiff);
+  std::uint64_t* offsets = nullptr;
+  std::uint64_t* byte_counts = nullptr;
+  if (count == 0 || TIFFGetField(tiff, TIFFTAG_TILEOFFSETS, &offsets) != 1 ||
+      TIFFGetField(tiff, TIFFTAG_TILEBYTECOUNTS, &byte_counts) != 1 || offsets == nullptr || byte_counts == nullptr) {
+    return nullptr;
+  }
+  level->offsets.assign(offsets, offsets + count);
+  level->byte_counts.assign(byte_counts, byte_counts + count);
+  return level;
+}
+
+/// Whether the markers before the scan include one with code `marker` (e.g. APP0 JFIF).
+bool has_marker_before_scan(const std::string& jpeg, unsigned char marker) {
+  std::size_t pos = 2;
+  while (pos + 4 <= jpeg.size()) {
+    if (static_cast<unsigned char>(jpeg[pos]) != 0xFF) return false;
+    const auto code = static_cast<unsigned char>(jpeg[pos + 1]);
+    if (code == marker) return true;
+    if (code == 0xDA || code == 0xD9) return false;  // SOS, EOI
+    const std::size_t length = (static_cast<unsigned char>(jpeg[pos + 2]) << 8) | static_cast<unsigned char>(jpeg[pos + 3]);
+    pos += 2 + length;
+  }
+  return false;
+}
+
+tjhandle header_reader() {
+  struct Destroy {
+    void operator()(void* h) const { tjDestroy(h); }
+  };
+  thread_local std::unique_ptr<void, Destroy> handle(tjInitDecompress());
+  return handle.get();
+}
+
+}  // namespace
+
+TiffJpegTiles::~TiffJpegTiles() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::unique_ptr<const TiffJpegTiles> TiffJpegTiles::open(const std::filesystem::path& path,
+                                                         const SlideProperties& slide) {
+  TIFFOpenOptions* options = TIFFOpenOptionsAlloc();
+  TIFFOpenOptionsSetErrorHandlerExtR(options, quiet, nullptr);
+  TIFFOpenOptionsSetWarningHandlerExtR(options, quiet, nullptr);
+  std::unique_ptr<TIFF, TiffCloser> tiff(TIFFOpenExt(path.c_str(), "rm", options));  // m: no memory mapping
+  TIFFOpenOptionsFree(options);
+  if (!tiff) return nullptr;
+
+  std::vector<std::unique_ptr<Level>> directories;
+  do {
+    directories.push_back(read_directory(tiff.get()));
+  } while (TIFFReadDirectory(tiff.get()) == 1 && directories.size() < 64);
+
+  std::unique_ptr<TiffJpegTiles> tiles(new TiffJpegTiles());
+  bool any = false;
+  for (const auto& info : slide.levels) {
+    std::unique_ptr<Level> match;
+    for (auto& d : directories) {
+      if (d && d->width == info.width && d->height == info.height) {
+        match = std::move(d);
+        break;
+      }
+    }
+    any = any || match != nullptr;
+    tiles->levels_.push_back(std::move(match));
+    tiles->downsamples_.push_back(info.downsample);
+  }
+  if (!any) return nullptr;
+  tiles->fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (tiles->fd_ < 0) return nullptr;
+  return tiles;
+}
+
+std::vector<bool> TiffJpegTiles::jpeg_levels() const {
+  std::vector<bool> out;
+  for (const auto& l : levels_) out.push_back(l != nullptr);
+  return out;
+}
+
+TiffJpegTiles::Read TiffJpegTiles::read(int level, std::int64_t l0_x, std::int64_t l0_y, int width,
+                                        int height) const {
+  Read result;
+  if (level < 0 || level >= static_cast<int>(levels_.size())) return result;
+  const Level* l = levels_[static_cast<std::size_t>(level)].get();
+  if (l == nullptr) {
+    result.miss = StoredTileMiss::not_jpeg;
+    return result;
+  }
+  // Level coordinates are level-0 coordinates over the downsample; only an integral downsample
+  // gives whole pixels for every tile.
+  const double downsample = downsamples_[static_cast<std::size_t>(level)];
+  const auto factor = static_cast<std::int64_t>(std::llround(downsample));
+  if (factor < 1 || std::fabs(downsample - static_cast<double>(factor)) > 1e-9 || l0_x % factor != 0 ||
+      l0_y % factor != 0 || width != l->tile_w || height != l->tile_h) {
+    return result;
+  }
+  const std::int64_t x = l0_x / factor;
+  const std::int64_t y = l0_y / factor;
+  if (x < 0 || y < 0 || x % l->tile_w != 0 || y % l->tile_h != 0) return result;
+  if (x + l->tile_w > l->width || y + l->tile_h > l->height) {
+    result.miss = StoredTileMiss::edge_tile;
+    return result;
+  }
+  const std::uint64_t index = static_cast<std::uint64_t>(y / l->tile_h * l->tiles_across + x / l->tile_w);
+  result.miss = StoredTileMiss::unreadable;
+  auto stream = tile_jpeg(*l, index);
+  if (!stream) return result;
+  std::string jpeg = std::move(*stream);
+
+  // The header must promise exactly the pixels read_region would give.
+  int w = 0, h = 0, subsampling = 0, colorspace = 0;
+  tjhandle handle = header_reader();
+  if (handle == nullptr ||
+      tjDecompressHeader3(handle, reinterpret_cast<const unsigned char*>(jpeg.data()), jpeg.size(), &w, &h,
+                          &subsampling, &colorspace) != 0 ||
+      w != l->tile_w || h != l->tile_h || colorspace != (l->rgb ? TJCS_RGB : TJCS_YCbCr)) {
+    return result;
+  }
+  result.jpeg = std::move(jpeg);
+  return result;
+}
+
+std::optional<std::string> TiffJpegTiles::tile_jpeg(const Level& level, std::uint64_t index) const {
+  const Level* l = &level;
+  if (index >= l->offsets.size()) return std::nullopt;
+  const std::uint64_t bytes = l->byte_counts[index];
+  if (bytes < 4 || bytes > kMaxTileBytes) return std::nullopt;
+  std::string raw(bytes, '\0');
+  std::size_t done = 0;
+  while (done < bytes) {
+    const ssize_t n = ::pread(fd_, raw.data() + done, bytes - done, static_cast<off_t>(l->offsets[index] + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return std::nullopt;
+    done += static_cast<std::size_t>(n);
+  }
+  if (static_cast<unsigned char>(raw[0]) != 0xFF || static_cast<unsigned char>(raw[1]) != 0xD8) return std::nullopt;
+
+  // SOI, [Adobe APP14 transform 0], [tables], rest of the tile's stream.
+  static constexpr unsigned char kAdobe[] = {0xFF, 0xEE, 0x00, 0x0E, 'A', 'd', 'o', 'b', 'e',
+                                             0x00, 0x64, 0x00, 0x00, 0x00, 0x00, 0x00};
+  std::string jpeg;
+  jpeg.reserve(raw.size() + l->tables.size() + sizeof kAdobe);
+  jpeg.append(raw, 0, 2);
+  if (l->rgb) {
+    // A JFIF marker would make decoders read the samples as YCbCr whatever APP14 says.
+    if (has_marker_before_scan(raw, 0xE0) || has_marker_before_scan(raw, 0xEE)) return std::nullopt;
+    jpeg.append(reinterpret_cast<const char*>(kAdobe), sizeof kAdobe);
+  }
+  jpeg.append(l->tables);
+  jpeg.append(raw, 2, std::string::npos);
+  return jpeg;
+}
+
+std::optional<RgbImage> TiffJpegTiles::read_region(int level, std::int64_t l0_x, std::int64_t l0_y, int width,
+                                                   int height, const std::uint8_t (&background)[3]) const {
+  if (level < 0 || level >= static_cast<int>(levels_.size()) || width <= 0 || height <= 0) return std::nullopt;
+  const Level* l = levels_[static_cast<std::size_t>(level)].get();
+  if (l == nullptr) return std::nullopt;
+  const double downsample = downsamples_[static_cast<std::size_t>(level)];
+  const auto factor = static_cast<std::int64_t>(std::llround(downsample));
+  if (factor < 1 || std::fabs(downsample - static_cast<double>(factor)) > 1e-9 || l0_x % factor != 0 ||
+      l0_y % factor != 0) {
+    return std::nullopt;
+  }
+  const std::int64_t x0 = l0_x / factor;
+  const std::int64_t y0 = l0_y / factor;
+  RgbImage out(width, height);
+  for (std::size_t i = 0; i < out.pixels.size(); i += 3) {
+    out.pixels[i] = background[0];
+    out.pixels[i + 1] = background[1];
+    out.pixels[i + 2] = background[2];
+  }
+  // The part of the region inside the level.
+  const std::int64_t ix0 = std::max<std::int64_t>(x0, 0), iy0 = std::max<std::int64_t>(y0, 0);
+  const std::int64_t ix1 = std::min<std::int64_t>(x0 + width, l->width), iy1 = std::min<std::int64_t>(y0 + height, l->height);
+  if (ix0 >= ix1 || iy0 >= iy1) return out;
+  for (std::int64_t ty = iy0 / l->tile_h; ty <= (iy1 - 1) / l->tile_h; ++ty) {
+    for (std::int64_t tx = ix0 / l->tile_w; tx <= (ix1 - 1) / l->tile_w; ++tx) {
+      const Pixels pixels = decoded_tile(level, *l, static_cast<std::uint64_t>(ty * l->tiles_across + tx));
+      if (!pixels) return std::nullopt;
+      const std::vector<unsigned char>& decoded = *pixels;
+      // Copy the tile's part of the region (never the padding past the level's edge).
+      const std::int64_t cx0 = std::max(ix0, tx * l->tile_w), cx1 = std::min(ix1, (tx + 1) * l->tile_w);
+      const std::int64_t cy0 = std::max(iy0, ty * l->tile_h), cy1 = std::min(iy1, (ty + 1) * l->tile_h);
+      for (std::int64_t y = cy0; y < cy1; ++y) {
+        const unsigned char* src = decoded.data() + ((y - ty * l->tile_h) * l->tile_w + (cx0 - tx * l->tile_w)) * 3;
+        std::uint8_t* dst = out.row(static_cast<int>(y - y0)) + (cx0 - x0) * 3;
+        std::memcpy(dst, src, static_cast<std::size_t>(cx1 - cx0) * 3);
+      }
+    }
+  }
+  return out;
+}
+
+TiffJpegTiles::Pixels TiffJpegTiles::decoded_tile(int level, const Level& l, std::uint64_t index) const {
+  const std::uint64_t key = (static_cast<std::uint64_t>(level) << 48) | index;
+  {
+    std::lock_guard lock(decoded_mutex_);
+    if (const auto it = decoded_index_.find(key); it != decoded_index_.end()) {
+      decoded_lru_.splice(decoded_lru_.begin(), decoded_lru_, it->second);
+      return it->second->second;
+    }
+  }
+  auto jpeg = tile_jpeg(l, index);
+  if (!jpeg) return nullptr;
+  tjhandle handle = header_reader();
+  int w = 0, h = 0, subsampling = 0, colorspace = 0;
+  const auto* data = reinterpret_cast<const unsigned char*>(jpeg->data());
+  if (handle == nullptr || tjDecompressHeader3(handle, data, jpeg->size(), &w, &h, &subsampling, &colorspace) != 0 ||
+      w != l.tile_w || h != l.tile_h || colorspace != (l.rgb ? TJCS_RGB : TJCS_YCbCr)) {
+    return nullptr;
+  }
+  auto pixels = std::make_shared<std::vector<unsigned char>>(static_cast<std::size_t>(w) * static_cast<std::size_t>(h) * 3);
+  if (tjDecompress2(handle, data, jpeg->size(), pixels->data(), w, w * 3, h, TJPF_RGB, 0) != 0) return nullptr;
+  Pixels shared = std::move(pixels);
+  std::vector<Pixels> dropped;  // freed after the lock is released
+  std::lock_guard lock(decoded_mutex_);
+  if (decoded_index_.count(key) == 0 && shared->size() <= kDecodedCacheBytes) {
+    decoded_lru_.emplace_front(key, shared);
+    decoded_index_.emplace(key, decoded_lru_.begin());
+    decoded_bytes_ += shared->size();
+    while (decoded_bytes_ > kDecodedCacheBytes) {
+      auto& victim = decoded_lru_.back();
+      decoded_bytes_ -= victim.second->size();
+      dropped.push_back(std::move(victim.second));
+      decoded_index_.erase(victim.first);
+      decoded_lru_.pop_back();
+    }
+  }
+  return shared;
+}
+
+}  // namespace mcval::slide
