@@ -17,7 +17,7 @@ TileCache::Shard& TileCache::shard_for(const std::string& key) {
 }
 
 std::uint64_t TileCache::entry_bytes(const std::string& key, const CachedTile& tile) {
-  return key.size() + tile.bytes.size() + tile.content_type.size() + tile.etag.size();
+  return key.size() + tile.bytes.size() + tile.content_type.size() + tile.etag.size() + tile.pixels.pixels.size();
 }
 
 std::shared_ptr<const CachedTile> TileCache::get(const std::string& key) {

@@ -112,10 +112,13 @@ Result<std::string> TileService::etag_for(const std::string& id, const std::stri
   return "\"" + sha256_hex(identity).substr(0, 32) + "\"";
 }
 
+std::string TileService::cache_prefix(const OpenSlide& s) {
+  return s.record->id + "|" + std::to_string(s.record->file_bytes) + "|" + std::to_string(s.record->mtime_ns) + "|";
+}
+
 Result<EncodedImage> TileService::cached_or_render(const OpenSlide& s, const std::string& request_key,
                                                    const std::function<Result<EncodedImage>()>& render) const {
-  const std::string key = s.record->id + "|" + std::to_string(s.record->file_bytes) + "|" +
-                          std::to_string(s.record->mtime_ns) + "|" + request_key;
+  const std::string key = cache_prefix(s) + request_key;
   if (auto hit = cache_.get(key)) return hit;
   MCVAL_TRY_ASSIGN(rendered, render());
   cache_.put(key, rendered);
@@ -160,25 +163,21 @@ ScaledRead plan_scaled_read(const slide::SlideReader& reader, std::int64_t w, st
   return r;
 }
 
-/// Reads a level-0 rectangle scaled to (out_w, out_h) from the best pyramid level.
-Result<slide::RgbImage> read_scaled(const slide::SlideReader& reader, std::int64_t x, std::int64_t y, std::int64_t w,
-                                    std::int64_t h, std::int64_t out_w, std::int64_t out_h) {
-  const ScaledRead plan = plan_scaled_read(reader, w, h, out_w, out_h);
-  if (plan.read_w * plan.read_h > slide::SlideReader::kMaxReadPixels) {
-    return Error{ErrorCode::payload_too_large, "the region needs " + std::to_string(plan.read_w * plan.read_h) +
-                                                   " pixels read at the best level; the limit is " +
-                                                   std::to_string(slide::SlideReader::kMaxReadPixels)};
+/// k when a level-0 rectangle (x, y, w, h) of an image `image_w` x `image_h` scaled to (out_w,
+/// out_h) is the reduction by 2^k (k >= 1) of a block on that reduction's pixel grid: whole
+/// 2^k blocks, or blocks cut only by the image's right or bottom edge.
+std::optional<int> power_of_two_reduction(std::int64_t x, std::int64_t y, std::int64_t w, std::int64_t h,
+                                          std::int64_t out_w, std::int64_t out_h, std::int64_t image_w,
+                                          std::int64_t image_h) {
+  for (int k = 1; k <= 30; ++k) {
+    const std::int64_t f = std::int64_t{1} << k;
+    if (out_w * f < w || out_h * f < h) continue;  // a stronger reduction than 2^k
+    const bool whole_w = out_w * f == w || (x + w == image_w && out_w * f - w < f);
+    const bool whole_h = out_h * f == h || (y + h == image_h && out_h * f - h < f);
+    if (x % f != 0 || y % f != 0 || !whole_w || !whole_h) return std::nullopt;
+    return k;
   }
-  MCVAL_TRY_ASSIGN(region, reader.read_region(x, y, plan.level, static_cast<int>(plan.read_w),
-                                              static_cast<int>(plan.read_h)));
-  // An exact integer reduction (IIIF tiles at a scale factor between stored levels: 2x, 8x ...)
-  // is a box average, as pyramid builders (vips, iipsrv's pyramids) make their levels; anything
-  // else is resampled like Pillow (Lanczos).
-  const std::int64_t factor = plan.read_w / out_w;
-  if (factor >= 2 && plan.read_w == factor * out_w && plan.read_h == factor * out_h) {
-    return slide::reduce_box(region, static_cast<int>(factor));
-  }
-  return slide::resize_tile(region, static_cast<int>(out_w), static_cast<int>(out_h));
+  return std::nullopt;
 }
 
 /// The stored JPEG tile that is exactly this read when no scaling is needed; null otherwise.
@@ -207,6 +206,35 @@ slide::DeepZoomGeometry dzi_geometry(const slide::SlideProperties& props, bool n
 
 }  // namespace
 
+Result<slide::RgbImage> TileService::read_scaled(const OpenSlide& s, std::int64_t x, std::int64_t y, std::int64_t w,
+                                                 std::int64_t h, std::int64_t out_w, std::int64_t out_h) const {
+  const slide::SlideReader& reader = *s.reader;
+  const ScaledRead plan = plan_scaled_read(reader, w, h, out_w, out_h);
+  if (plan.read_w * plan.read_h > slide::SlideReader::kMaxReadPixels) {
+    return Error{ErrorCode::payload_too_large, "the region needs " + std::to_string(plan.read_w * plan.read_h) +
+                                                   " pixels read at the best level; the limit is " +
+                                                   std::to_string(slide::SlideReader::kMaxReadPixels)};
+  }
+  // A zoomed-out view between (or above) the stored levels: built from the level below, each
+  // reduced tile made once, instead of averaging the stored level below again for every tile.
+  const auto& base = reader.properties().levels.front();
+  if (const auto k = power_of_two_reduction(x, y, w, h, out_w, out_h, base.width, base.height)) {
+    const ReducedLevels reduced(reader, cache_, reduced_level_locks_, cache_prefix(s));
+    if (const auto level = reduced.base_level_for(*k)) {
+      return reduced.read(*level, *k, x >> *k, y >> *k, static_cast<int>(out_w), static_cast<int>(out_h));
+    }
+  }
+  MCVAL_TRY_ASSIGN(region, reader.read_region(x, y, plan.level, static_cast<int>(plan.read_w),
+                                              static_cast<int>(plan.read_h)));
+  // An exact integer reduction from a stored level is a box average, as pyramid builders (vips,
+  // iipsrv's pyramids) make their levels; anything else is resampled like Pillow (Lanczos).
+  const std::int64_t factor = plan.read_w / out_w;
+  if (factor >= 2 && plan.read_w == factor * out_w && plan.read_h == factor * out_h) {
+    return slide::reduce_box(region, static_cast<int>(factor));
+  }
+  return slide::resize_tile(region, static_cast<int>(out_w), static_cast<int>(out_h));
+}
+
 std::string TileService::dzi_tile_key(int level, std::int64_t col, std::int64_t row, ImageFormat format) {
   return "dzi/" + std::to_string(level) + "/" + std::to_string(col) + "_" + std::to_string(row) + "." +
          std::string(file_extension(format));
@@ -220,6 +248,25 @@ Result<std::string> TileService::dzi_descriptor(const std::string& id, ImageForm
   MCVAL_TRY_ASSIGN(s, open(id));
   const auto geometry = dzi_geometry(s.reader->properties(), options_.dzi_native_tiles);
   return geometry.dzi_xml(format == ImageFormat::png ? "png" : "jpeg");
+}
+
+Result<slide::RgbImage> TileService::native_dzi_pixels(const OpenSlide& s, const slide::DeepZoomGeometry& geometry,
+                                                       int level, const slide::DeepZoomTileRequest& request) const {
+  // Native tiles are IIIF tiles of the slide's grid: scaled like them (box averages, the
+  // reduced levels), since no OpenSlide Python tile exists to be equal to.
+  const auto& base = s.reader->properties().levels.front();
+  const std::int64_t factor = std::int64_t{1} << (geometry.level_count() - 1 - level);
+  return read_scaled(s, request.l0_x, request.l0_y, std::min(request.tile_width * factor, base.width - request.l0_x),
+                     std::min(request.tile_height * factor, base.height - request.l0_y), request.tile_width,
+                     request.tile_height);
+}
+
+Result<slide::RgbImage> TileService::default_dzi_pixels(const slide::SlideReader& reader,
+                                                        const slide::DeepZoomTileRequest& request) {
+  // As OpenSlide Python's DeepZoomGenerator: read at the best level, resize like Pillow.
+  MCVAL_TRY_ASSIGN(region, reader.read_region(request.l0_x, request.l0_y, request.slide_level, request.read_width,
+                                              request.read_height));
+  return slide::resize_tile(region, request.tile_width, request.tile_height);
 }
 
 Result<EncodedImage> TileService::dzi_tile(const std::string& id, int level, std::int64_t col, std::int64_t row,
@@ -237,16 +284,15 @@ Result<EncodedImage> TileService::dzi_tile(const std::string& id, int level, std
         return stored;
       }
     }
-    auto region = s.reader->read_region(request.l0_x, request.l0_y, request.slide_level, request.read_width,
-                                        request.read_height);
-    if (!region.ok()) {
-      Error error = std::move(region).error();
+    auto image = geometry.overlap_px() == 0 ? native_dzi_pixels(s, geometry, level, request)
+                                            : default_dzi_pixels(*s.reader, request);
+    if (!image.ok()) {
+      Error error = std::move(image).error();
       error.detail = without_root(std::move(error.detail), options_.slide_root);
       return error;
     }
-    const auto resized = slide::resize_tile(*region, request.tile_width, request.tile_height);
     rendered_.fetch_add(1, std::memory_order_relaxed);
-    return encode(resized, format, options_.jpeg_quality, etag);
+    return encode(*image, format, options_.jpeg_quality, etag);
   });
   if (tile.ok()) count(*tile);
   return tile;
@@ -325,7 +371,7 @@ Result<EncodedImage> TileService::iiif_image(const std::string& id, const IiifRe
         return stored;
       }
     }
-    MCVAL_TRY_ASSIGN(image, read_scaled(*s.reader, plan.region_x, plan.region_y, plan.region_w, plan.region_h,
+    MCVAL_TRY_ASSIGN(image, read_scaled(s, plan.region_x, plan.region_y, plan.region_w, plan.region_h,
                                         plan.out_w, plan.out_h));
     if (request.mirror) image = mirror_horizontally(image);
     if (request.rotation_degrees != 0) image = rotate_clockwise(image, request.rotation_degrees);
@@ -352,7 +398,7 @@ Result<EncodedImage> TileService::thumbnail(const std::string& id, int max_px) c
   const auto out_h = std::max<std::int64_t>(1, std::llround(static_cast<double>(base.height) * scale));
   const std::string key = thumbnail_key(max_px);
   return cached_or_render(s, key, [&]() -> Result<EncodedImage> {
-    MCVAL_TRY_ASSIGN(image, read_scaled(*s.reader, 0, 0, base.width, base.height, out_w, out_h));
+    MCVAL_TRY_ASSIGN(image, read_scaled(s, 0, 0, base.width, base.height, out_w, out_h));
     MCVAL_TRY_ASSIGN(etag, etag_for(id, key));
     return encode(image, ImageFormat::jpeg, options_.jpeg_quality, etag);
   });

@@ -1,6 +1,7 @@
 #pragma once
-// TileCache: encoded tiles (bytes plus content type and ETag) kept in memory under a byte
-// budget, least recently used evicted first. Thread-safe; sharded to keep lock contention low.
+// TileCache: encoded tiles (bytes plus content type and ETag), and the decoded pixels of tiles
+// made on the way (levels the file does not store), kept in memory under one byte budget, least
+// recently used evicted first. Thread-safe; sharded to keep lock contention low.
 #include <atomic>
 #include <cstdint>
 #include <list>
@@ -11,6 +12,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "mcval/slide/image.h"
+
 namespace mcval::slide {
 
 struct CachedTile {
@@ -18,6 +21,7 @@ struct CachedTile {
   std::string content_type;  ///< e.g. "image/jpeg"
   std::string etag;          ///< strong ETag including quotes, e.g. "\"ab12...\""
   bool stored = false;       ///< the bytes are a slide file's own stored JPEG tile (not re-encoded)
+  RgbImage pixels;           ///< decoded pixels instead of bytes (a tile of a level made on demand)
 };
 
 struct TileCacheStats {

@@ -16,9 +16,11 @@
 
 #include "mcval/catalog/slide_catalog.h"
 #include "mcval/common/result.h"
+#include "mcval/slide/deepzoom.h"
 #include "mcval/slide/slide_pool.h"
 #include "mcval/slide/tile_cache.h"
 #include "mcval/tiles/iiif.h"
+#include "mcval/tiles/reduced_levels.h"
 
 namespace mcval::tiles {
 
@@ -87,6 +89,18 @@ class TileService {
   Result<OpenSlide> open(const std::string& id) const;
   Result<EncodedImage> cached_or_render(const OpenSlide& slide, const std::string& request_key,
                                         const std::function<Result<EncodedImage>()>& render) const;
+  /// Pixels of a Deep Zoom tile: the native grid scales like IIIF, the default grid exactly as
+  /// OpenSlide Python does.
+  Result<slide::RgbImage> native_dzi_pixels(const OpenSlide& slide, const slide::DeepZoomGeometry& geometry, int level,
+                                            const slide::DeepZoomTileRequest& request) const;
+  static Result<slide::RgbImage> default_dzi_pixels(const slide::SlideReader& reader,
+                                                    const slide::DeepZoomTileRequest& request);
+  /// The slide file's identity in cache keys: "<id>|<bytes>|<mtime>|".
+  static std::string cache_prefix(const OpenSlide& slide);
+  /// A level-0 rectangle scaled to (out_w, out_h): from the reduced levels for a power-of-two
+  /// reduction the file does not store, otherwise read at the best level and reduced.
+  Result<slide::RgbImage> read_scaled(const OpenSlide& slide, std::int64_t x, std::int64_t y, std::int64_t w,
+                                      std::int64_t h, std::int64_t out_w, std::int64_t out_h) const;
   std::shared_ptr<const Snapshot> snapshot() const;
 
   /// Counts the answer: stored bytes or rendered.
@@ -96,6 +110,7 @@ class TileService {
   slide::SlidePool& pool_;
   slide::TileCache& cache_;
   TileServiceOptions options_;
+  mutable ReducedLevelLocks reduced_level_locks_;
   mutable std::mutex snapshot_mutex_;
   std::shared_ptr<const Snapshot> snapshot_;
   mutable std::atomic<std::uint64_t> stored_served_{0}, stored_reads_{0}, rendered_{0};
