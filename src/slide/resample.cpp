@@ -118,8 +118,11 @@ std::shared_ptr<const Coefficients> coefficients(int in_size, float in0, float i
     }
   }
   auto c = std::make_shared<const Coefficients>(precompute(in_size, in0, in1, out_size));
-  cache[next] = Entry{in_size, in0, in1, out_size, c};
-  next = (next + 1) % kEntries;
+  constexpr std::size_t kMaxCachedTaps = 64 * 1024;  // 256 KiB: Deep Zoom/IIIF tiles need ~4k
+  if (c->taps.size() <= kMaxCachedTaps) {
+    cache[next] = Entry{in_size, in0, in1, out_size, c};
+    next = (next + 1) % kEntries;
+  }
   return c;
 }
 
