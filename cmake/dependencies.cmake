@@ -3,6 +3,7 @@ find_package(Threads REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(OPENSLIDE REQUIRED IMPORTED_TARGET openslide)
 pkg_check_modules(TURBOJPEG REQUIRED IMPORTED_TARGET libturbojpeg)
+find_package(JPEG REQUIRED)  # libjpeg API of libjpeg-turbo: partial decoding of stored tiles
 find_package(PNG REQUIRED)
 find_package(TIFF REQUIRED)
 find_package(SQLite3 REQUIRED)

@@ -5,11 +5,15 @@
 #include <turbojpeg.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <csetjmp>
 #include <cstdarg>
-#include <algorithm>
+#include <cstdio>  // jpeglib.h needs FILE
 #include <cstring>
+
+#include <jpeglib.h>
 
 namespace mcval::slide {
 
@@ -93,6 +97,100 @@ bool has_marker_before_scan(const std::string& jpeg, unsigned char marker) {
     pos += 2 + length;
   }
   return false;
+}
+
+/// libjpeg's error manager, made to jump back into decode_part instead of calling exit().
+struct JpegErrors {
+  jpeg_error_mgr mgr;  // first member: libjpeg hands back a pointer to it
+  std::jmp_buf jump;
+};
+
+[[noreturn]] void jump_on_error(j_common_ptr cinfo) {
+  std::longjmp(reinterpret_cast<JpegErrors*>(cinfo->err)->jump, 1);
+}
+
+// libjpeg warns only of corrupt data (a truncated stream, bytes before a marker). OpenSlide and
+// TurboJPEG's tjDecompress2 fail on warnings too, so such a tile is left to OpenSlide.
+void jump_on_warning(j_common_ptr cinfo, int msg_level) {
+  if (msg_level < 0) std::longjmp(reinterpret_cast<JpegErrors*>(cinfo->err)->jump, 1);
+}
+
+/// Decodes columns [x, x + w) and rows [y, y + h) (tile coordinates) of a stored tile's JPEG
+/// stream into `dst`, rows `dst_stride` bytes apart, with the settings OpenSlide uses: RGB out,
+/// and libjpeg's defaults of ISLOW IDCT and fancy upsampling. Only what the part needs is decoded:
+/// the rows above it are entropy-decoded but skip the IDCT, the rows below are never read, and
+/// only the iMCU columns around it go through IDCT, upsampling and colour conversion. False if
+/// the stream is not the tile its level promises or cannot be decoded.
+bool decode_part(const std::string& jpeg, const TiffJpegTiles::Level& l, int x, int y, int w, int h, std::uint8_t* dst,
+                 std::size_t dst_stride) {
+  jpeg_decompress_struct cinfo;
+  JpegErrors errors;
+  cinfo.err = jpeg_std_error(&errors.mgr);
+  errors.mgr.error_exit = jump_on_error;
+  errors.mgr.emit_message = jump_on_warning;
+  // longjmp skips destructors: from here on no C++ object with one is made. The row buffer comes
+  // from libjpeg's pool, which jpeg_destroy_decompress frees.
+  if (setjmp(errors.jump) != 0) {
+    jpeg_destroy_decompress(&cinfo);
+    return false;
+  }
+  jpeg_create_decompress(&cinfo);
+  jpeg_mem_src(&cinfo, reinterpret_cast<const unsigned char*>(jpeg.data()), jpeg.size());
+  // The promise read() checks too: the tile's size, and RGB (Adobe transform 0) or YCbCr samples.
+  if (jpeg_read_header(&cinfo, TRUE) != JPEG_HEADER_OK || cinfo.image_width != static_cast<JDIMENSION>(l.tile_w) ||
+      cinfo.image_height != static_cast<JDIMENSION>(l.tile_h) || cinfo.num_components != 3 ||
+      cinfo.jpeg_color_space != (l.rgb ? JCS_RGB : JCS_YCbCr)) {
+    jpeg_destroy_decompress(&cinfo);
+    return false;
+  }
+  cinfo.out_color_space = JCS_RGB;
+  jpeg_start_decompress(&cinfo);
+  // Fancy upsampling blends each subsampled chroma sample with its neighbours, and treats the
+  // first and last columns of a crop as the image's edge. A margin of one chroma sample's width
+  // each side (jpeg_crop_scanline widens the crop to whole iMCUs anyway) gives every column of
+  // the part the neighbours it has in a full decode. Rows need no margin: jpeg_skip_scanlines
+  // decodes the context rows that vertical upsampling needs. The unit tests compare with
+  // OpenSlide pixel for pixel.
+  const int margin = cinfo.max_h_samp_factor;
+  auto crop_x = static_cast<JDIMENSION>(std::max(0, x - margin));
+  auto crop_w = static_cast<JDIMENSION>(std::min(l.tile_w, x + w + margin)) - crop_x;
+  if (crop_w < cinfo.output_width) jpeg_crop_scanline(&cinfo, &crop_x, &crop_w);
+  if (y > 0 && jpeg_skip_scanlines(&cinfo, static_cast<JDIMENSION>(y)) != static_cast<JDIMENSION>(y)) {
+    jpeg_destroy_decompress(&cinfo);
+    return false;
+  }
+  // Whole rows go straight into dst; a crop goes through a row buffer, cut to the part.
+  const bool whole_rows = crop_x == static_cast<JDIMENSION>(x) && crop_w == static_cast<JDIMENSION>(w);
+  JSAMPARRAY buffer =
+      whole_rows ? nullptr
+                 : (*cinfo.mem->alloc_sarray)(reinterpret_cast<j_common_ptr>(&cinfo), JPOOL_IMAGE, crop_w * 3, 1);
+  const std::size_t skip_bytes = (static_cast<JDIMENSION>(x) - crop_x) * 3;
+  for (int row = 0; row < h; ++row) {
+    std::uint8_t* out = dst + static_cast<std::size_t>(row) * dst_stride;
+    JSAMPROW target = whole_rows ? out : buffer[0];
+    if (jpeg_read_scanlines(&cinfo, &target, 1) != 1) {
+      jpeg_destroy_decompress(&cinfo);
+      return false;
+    }
+    if (!whole_rows) std::memcpy(out, buffer[0] + skip_bytes, static_cast<std::size_t>(w) * 3);
+  }
+  jpeg_destroy_decompress(&cinfo);  // aborts the decompression: the rows below are not needed
+  return true;
+}
+
+/// Sets the pixels of `image` outside [x0, x1) x [y0, y1) (image coordinates) to `colour`.
+void fill_outside(RgbImage& image, int x0, int y0, int x1, int y1, const std::uint8_t (&colour)[3]) {
+  const auto fill = [&](std::uint8_t* p, int pixels) {
+    for (int i = 0; i < pixels; ++i, p += 3) std::memcpy(p, colour, 3);
+  };
+  for (int y = 0; y < image.height; ++y) {
+    if (y < y0 || y >= y1 || x0 >= x1) {
+      fill(image.row(y), image.width);
+    } else {
+      fill(image.row(y), x0);
+      fill(image.row(y) + static_cast<std::size_t>(x1) * 3, image.width - x1);
+    }
+  }
 }
 
 tjhandle header_reader() {
@@ -237,65 +335,81 @@ std::optional<RgbImage> TiffJpegTiles::read_region(int level, std::int64_t l0_x,
   const std::int64_t x0 = l0_x / factor;
   const std::int64_t y0 = l0_y / factor;
   RgbImage out(width, height);
-  for (std::size_t i = 0; i < out.pixels.size(); i += 3) {
-    out.pixels[i] = background[0];
-    out.pixels[i + 1] = background[1];
-    out.pixels[i + 2] = background[2];
-  }
-  // The part of the region inside the level.
+  // The part of the region inside the level; only the rest gets the background.
   const std::int64_t ix0 = std::max<std::int64_t>(x0, 0), iy0 = std::max<std::int64_t>(y0, 0);
   const std::int64_t ix1 = std::min<std::int64_t>(x0 + width, l->width), iy1 = std::min<std::int64_t>(y0 + height, l->height);
-  if (ix0 >= ix1 || iy0 >= iy1) return out;
+  if (ix0 >= ix1 || iy0 >= iy1) {
+    fill_outside(out, 0, 0, 0, 0, background);
+    return out;
+  }
+  fill_outside(out, static_cast<int>(ix0 - x0), static_cast<int>(iy0 - y0), static_cast<int>(ix1 - x0),
+               static_cast<int>(iy1 - y0), background);
   for (std::int64_t ty = iy0 / l->tile_h; ty <= (iy1 - 1) / l->tile_h; ++ty) {
     for (std::int64_t tx = ix0 / l->tile_w; tx <= (ix1 - 1) / l->tile_w; ++tx) {
-      const Pixels pixels = decoded_tile(level, *l, static_cast<std::uint64_t>(ty * l->tiles_across + tx));
-      if (!pixels) return std::nullopt;
-      const std::vector<unsigned char>& decoded = *pixels;
-      // Copy the tile's part of the region (never the padding past the level's edge).
+      const auto index = static_cast<std::uint64_t>(ty * l->tiles_across + tx);
+      const std::uint64_t key = (static_cast<std::uint64_t>(level) << 48) | index;
+      // The tile's part of the region (never the padding past the level's edge).
       const std::int64_t cx0 = std::max(ix0, tx * l->tile_w), cx1 = std::min(ix1, (tx + 1) * l->tile_w);
       const std::int64_t cy0 = std::max(iy0, ty * l->tile_h), cy1 = std::min(iy1, (ty + 1) * l->tile_h);
-      for (std::int64_t y = cy0; y < cy1; ++y) {
-        const unsigned char* src = decoded.data() + ((y - ty * l->tile_h) * l->tile_w + (cx0 - tx * l->tile_w)) * 3;
-        std::uint8_t* dst = out.row(static_cast<int>(y - y0)) + (cx0 - x0) * 3;
-        std::memcpy(dst, src, static_cast<std::size_t>(cx1 - cx0) * 3);
+      std::uint8_t* dst = out.row(static_cast<int>(cy0 - y0)) + (cx0 - x0) * 3;
+      // A tile the region needs at least 3/4 of (of its pixels inside the level) is decoded
+      // whole and kept: cropping would save at most a quarter of the IDCT work (the entropy
+      // decoding of every row down to the part's last is needed anyway), and a viewer's next
+      // regions, which border this one, need the rest of it. Of any other tile only the part is
+      // decoded, and not kept (one Deep Zoom tile touches four stored tiles, three of them for a
+      // sliver), unless the LRU already holds it.
+      const std::int64_t tile_area = std::min<std::int64_t>(l->tile_w, l->width - tx * l->tile_w) *
+                                     std::min<std::int64_t>(l->tile_h, l->height - ty * l->tile_h);
+      const bool needs_most = (cx1 - cx0) * (cy1 - cy0) * 4 >= tile_area * 3;
+      if (const Pixels pixels = needs_most ? decoded_tile(*l, key, index) : cached_tile(key)) {
+        for (std::int64_t y = cy0; y < cy1; ++y) {
+          const std::uint8_t* src = pixels.get() + ((y - ty * l->tile_h) * l->tile_w + (cx0 - tx * l->tile_w)) * 3;
+          std::memcpy(dst + static_cast<std::size_t>(y - cy0) * out.stride(), src,
+                      static_cast<std::size_t>(cx1 - cx0) * 3);
+        }
+        continue;
+      }
+      if (needs_most) return std::nullopt;  // unreadable
+      const auto jpeg = tile_jpeg(*l, index);
+      if (!jpeg ||
+          !decode_part(*jpeg, *l, static_cast<int>(cx0 - tx * l->tile_w), static_cast<int>(cy0 - ty * l->tile_h),
+                       static_cast<int>(cx1 - cx0), static_cast<int>(cy1 - cy0), dst, out.stride())) {
+        return std::nullopt;
       }
     }
   }
   return out;
 }
 
-TiffJpegTiles::Pixels TiffJpegTiles::decoded_tile(int level, const Level& l, std::uint64_t index) const {
-  const std::uint64_t key = (static_cast<std::uint64_t>(level) << 48) | index;
-  {
-    std::lock_guard lock(decoded_mutex_);
-    if (const auto it = decoded_index_.find(key); it != decoded_index_.end()) {
-      decoded_lru_.splice(decoded_lru_.begin(), decoded_lru_, it->second);
-      return it->second->second;
-    }
-  }
-  auto jpeg = tile_jpeg(l, index);
+TiffJpegTiles::Pixels TiffJpegTiles::cached_tile(std::uint64_t key) const {
+  std::lock_guard lock(decoded_mutex_);
+  const auto it = decoded_index_.find(key);
+  if (it == decoded_index_.end()) return nullptr;
+  decoded_lru_.splice(decoded_lru_.begin(), decoded_lru_, it->second);
+  return it->second->pixels;
+}
+
+TiffJpegTiles::Pixels TiffJpegTiles::decoded_tile(const Level& l, std::uint64_t key, std::uint64_t index) const {
+  if (Pixels cached = cached_tile(key)) return cached;
+  const auto jpeg = tile_jpeg(l, index);
   if (!jpeg) return nullptr;
-  tjhandle handle = header_reader();
-  int w = 0, h = 0, subsampling = 0, colorspace = 0;
-  const auto* data = reinterpret_cast<const unsigned char*>(jpeg->data());
-  if (handle == nullptr || tjDecompressHeader3(handle, data, jpeg->size(), &w, &h, &subsampling, &colorspace) != 0 ||
-      w != l.tile_w || h != l.tile_h || colorspace != (l.rgb ? TJCS_RGB : TJCS_YCbCr)) {
+  const std::size_t bytes = static_cast<std::size_t>(l.tile_w) * static_cast<std::size_t>(l.tile_h) * 3;
+  auto pixels = std::make_shared_for_overwrite<std::uint8_t[]>(bytes);  // every byte is decoded into
+  if (!decode_part(*jpeg, l, 0, 0, l.tile_w, l.tile_h, pixels.get(), static_cast<std::size_t>(l.tile_w) * 3)) {
     return nullptr;
   }
-  auto pixels = std::make_shared<std::vector<unsigned char>>(static_cast<std::size_t>(w) * static_cast<std::size_t>(h) * 3);
-  if (tjDecompress2(handle, data, jpeg->size(), pixels->data(), w, w * 3, h, TJPF_RGB, 0) != 0) return nullptr;
   Pixels shared = std::move(pixels);
   std::vector<Pixels> dropped;  // freed after the lock is released
   std::lock_guard lock(decoded_mutex_);
-  if (decoded_index_.count(key) == 0 && shared->size() <= kDecodedCacheBytes) {
-    decoded_lru_.emplace_front(key, shared);
+  if (decoded_index_.count(key) == 0 && bytes <= kDecodedCacheBytes) {
+    decoded_lru_.push_front({key, shared, bytes});
     decoded_index_.emplace(key, decoded_lru_.begin());
-    decoded_bytes_ += shared->size();
+    decoded_bytes_ += bytes;
     while (decoded_bytes_ > kDecodedCacheBytes) {
       auto& victim = decoded_lru_.back();
-      decoded_bytes_ -= victim.second->size();
-      dropped.push_back(std::move(victim.second));
-      decoded_index_.erase(victim.first);
+      decoded_bytes_ -= victim.bytes;
+      dropped.push_back(std::move(victim.pixels));
+      decoded_index_.erase(victim.key);
       decoded_lru_.pop_back();
     }
   }

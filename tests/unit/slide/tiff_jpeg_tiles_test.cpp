@@ -1,6 +1,7 @@
 #include "mcval/slide/tiff_jpeg_tiles.h"
 
 #include "mcval/slide/openslide_source.h"
+#include "mcval/testing/openslide_pixels.h"
 #include "test_support.h"
 
 namespace mcval::slide {
@@ -40,6 +41,56 @@ TEST(TiffJpegTiles, EveryInnerCmuTileDecodesToOpenSlidesPixels) {
     }
   }
   EXPECT_EQ(stored, 9 * 12);
+}
+
+// read_region decodes only the part of each stored tile a region needs (or takes the whole tile
+// from its cache): random regions of the CMU slide (Photometric RGB tiles of 240 px), from
+// one-pixel slivers to 3x3 stored tiles and past the level's edges, give OpenSlide's pixels
+// exactly, read with a warm cache and with a fresh one.
+TEST(TiffJpegTiles, PartialDecodingGivesOpenSlidesPixelsExactly) {
+  EXPECT_EQ(testing::expect_read_region_is_openslides(test::cmu_slide(), 1600, 20261124), 1600);
+}
+
+// libjpeg's errors and warnings (which mean corrupt data) end the decoding of a tile without
+// ending the process, and read_region answers nullopt: the caller then asks OpenSlide, which
+// reports the damage. Whole tiles (decoded whole) and parts (decoded partly) alike.
+TEST(TiffJpegTiles, CorruptTilesAreLeftToOpenSlide) {
+  const auto reader = open_cmu();
+  ASSERT_TRUE(reader);
+  std::string file = test::read_file(test::cmu_slide());
+  // Where a stored tile's bytes lie in the file: from its SOF marker (the JPEG tables before it
+  // are spliced in from the directory) to its end.
+  const auto locate = [&](std::int64_t x, std::int64_t y) -> std::pair<std::size_t, std::size_t> {
+    const auto jpeg = reader->read_stored_jpeg(x, y, 0, 240, 240);
+    if (!jpeg) return {0, 0};
+    const std::string from_sof = jpeg->substr(jpeg->find("\xFF\xC0"));
+    const std::size_t at = file.find(from_sof);
+    return at == std::string::npos ? std::pair<std::size_t, std::size_t>{0, 0} : std::pair{at, at + from_sof.size()};
+  };
+  // Tile (1, 1): an EOI marker in the middle of the scan (libjpeg warns of corrupt data).
+  const auto [sof_a, end_a] = locate(240, 240);
+  ASSERT_GT(end_a, sof_a + 1000);
+  file.replace((sof_a + end_a) / 2, 2, "\xFF\xD9");
+  // Tile (2, 1): a sample precision of 12 bits (an error for an 8-bit decoder).
+  const auto [sof_b, end_b] = locate(480, 240);
+  ASSERT_GT(end_b, sof_b + 1000);
+  ASSERT_EQ(file[sof_b + 4], 8);
+  file[sof_b + 4] = 12;
+  test::TempDir dir;
+  const auto path = dir.path() / "corrupt.svs";
+  test::write_file(path, file);
+
+  const std::uint8_t white[3] = {255, 255, 255};
+  const auto tiles = TiffJpegTiles::open(path, reader->properties());
+  ASSERT_TRUE(tiles);
+  EXPECT_FALSE(tiles->read_region(0, 240 + 10, 240 + 200, 20, 30, white));  // part, below the damage
+  EXPECT_FALSE(tiles->read_region(0, 240, 240, 240, 240, white));
+  EXPECT_FALSE(tiles->read_region(0, 480 + 100, 240 + 5, 1, 1, white));
+  EXPECT_FALSE(tiles->read_region(0, 480, 240, 240, 240, white));
+  EXPECT_FALSE(tiles->read_region(0, 0, 0, 1000, 1000, white));
+  // The other tiles still decode, whole and in part.
+  EXPECT_TRUE(tiles->read_region(0, 720, 240, 240, 240, white));
+  EXPECT_TRUE(tiles->read_region(0, 720 + 7, 240 + 9, 20, 30, white));
 }
 
 TEST(TiffJpegTiles, EdgeMisalignedAndResizedReadsAreNotStoredTiles) {

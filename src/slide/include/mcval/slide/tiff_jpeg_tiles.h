@@ -25,9 +25,10 @@ enum class StoredTileMiss {
 };
 
 /// Stored JPEG tiles of the directories that hold a slide's pyramid levels. Thread-safe (reads
-/// use pread on a descriptor the object owns). Decoded tiles are kept in a small LRU of
-/// kDecodedCacheBytes per open slide (as OpenSlide keeps its own per handle), so a region that
-/// shares stored tiles with the previous ones does not decode them again.
+/// use pread on a descriptor the object owns). Stored tiles a region needs (nearly) all of are
+/// decoded whole and kept in a small LRU of kDecodedCacheBytes per open slide (as OpenSlide keeps
+/// its own per handle), so a region that shares them with the previous ones does not decode them
+/// again; of the others only the part the region needs is decoded, and not kept.
 class TiffJpegTiles {
  public:
   /// Opens `path` with libtiff and finds, for every level of `slide`, the tiled directory of the
@@ -47,8 +48,8 @@ class TiffJpegTiles {
   };
   Read read(int level, std::int64_t l0_x, std::int64_t l0_y, int width, int height) const;
 
-  /// read_region without OpenSlide: decodes the stored JPEG tiles the region touches with
-  /// libjpeg-turbo (the decoder and settings OpenSlide uses, so the pixels are the same) and
+  /// read_region without OpenSlide: decodes the parts of the stored JPEG tiles the region touches
+  /// with libjpeg-turbo (the decoder and settings OpenSlide uses, so the pixels are the same) and
   /// fills what lies outside the level with `background`. Nullopt when the level is not stored as
   /// JPEG tiles, the region's level coordinates are not whole pixels, or a tile cannot be read or
   /// decoded (the caller then asks OpenSlide, which reports damage its own way).
@@ -70,11 +71,20 @@ class TiffJpegTiles {
   std::vector<std::unique_ptr<Level>> levels_;  // by OpenSlide level; null: not usable
   std::vector<double> downsamples_;
 
-  using Pixels = std::shared_ptr<const std::vector<unsigned char>>;
-  /// The decoded RGB pixels of a tile (from the LRU or decoded now); null if unreadable.
-  Pixels decoded_tile(int level, const Level& l, std::uint64_t index) const;
+  /// A decoded tile: tile_w x tile_h RGB pixels, rows tile_w * 3 bytes apart.
+  using Pixels = std::shared_ptr<const std::uint8_t[]>;
+  /// The decoded pixels of a tile if the LRU holds them; null otherwise.
+  Pixels cached_tile(std::uint64_t key) const;
+  /// The decoded pixels of a tile (from the LRU, or decoded whole now and kept); null if
+  /// unreadable.
+  Pixels decoded_tile(const Level& l, std::uint64_t key, std::uint64_t index) const;
+  struct Decoded {
+    std::uint64_t key;
+    Pixels pixels;
+    std::size_t bytes;
+  };
   mutable std::mutex decoded_mutex_;
-  mutable std::list<std::pair<std::uint64_t, Pixels>> decoded_lru_;  // front: most recent
+  mutable std::list<Decoded> decoded_lru_;  // front: most recent
   mutable std::unordered_map<std::uint64_t, decltype(decoded_lru_)::iterator> decoded_index_;
   mutable std::size_t decoded_bytes_ = 0;
 };
