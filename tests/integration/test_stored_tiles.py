@@ -96,6 +96,39 @@ class StoredTilesTest(unittest.TestCase):
             self.assertEqual(got.shape, want.shape)
             self.assertEqual(int(np.abs(got - want).max()), 0, (x, y, w, h))
 
+    def test_zoomed_out_tiles_are_the_level_below_averaged_two_by_two(self):
+        # CMU is stored at full resolution only. Each zoomed-out level is made from the one below,
+        # every pixel the rounded mean of a 2 x 2 block (edge blocks: of what they cover), as
+        # pyramid builders (vips) make levels; so a 4x tile is full resolution averaged twice.
+        def halve(a):
+            h, w = a.shape[:2]
+            hh, ww = (h + 1) // 2, (w + 1) // 2
+            sums = np.zeros((2 * hh, 2 * ww, 3), dtype=np.int64)
+            sums[:h, :w] = a
+            counts = np.zeros((2 * hh, 2 * ww, 1), dtype=np.int64)
+            counts[:h, :w] = 1
+            s = sums.reshape(hh, 2, ww, 2, 3).sum(axis=(1, 3))
+            c = counts.reshape(hh, 2, ww, 2, 1).sum(axis=(1, 3))
+            return ((s + c // 2) // c).astype(np.int16)
+
+        levels = [self.reference(0, 0, 2220, 2967)]
+        for _ in range(4):
+            levels.append(halve(levels[-1]))
+        for k, (x, y, w, h, out_w) in [(1, (480, 960, 480, 480, 240)), (2, (960, 960, 960, 960, 240)),
+                                       (3, (1920, 0, 300, 1920, 38)), (3, (0, 1920, 1920, 1047, 240)),
+                                       (4, (0, 0, 2220, 2967, 139))]:
+            f = 2 ** k
+            res = self.server.get("/iiif/3/%s/%d,%d,%d,%d/%d,%d/0/default.png" % (self.id, x, y, w, h, out_w, -(-h // f)))
+            self.assertEqual(res.status, 200)
+            want = levels[k][y // f:y // f + -(-h // f), x // f:x // f + out_w]
+            got = decoded(res.body)
+            self.assertEqual(got.shape, want.shape, (k, x, y, w, h))
+            self.assertEqual(int(np.abs(got - want).max()), 0, (k, x, y, w, h))
+        # Native Deep Zoom tiles of a zoomed-out level are the same pixels.
+        res = self.server.get("/dzi/%s_files/%d/1_1.png" % (self.id, 12 - 2))
+        self.assertEqual(res.status, 200)
+        self.assertEqual(int(np.abs(decoded(res.body) - levels[2][240:480, 240:480]).max()), 0)
+
     def test_native_deep_zoom_uses_the_slides_tiles(self):
         dzi = self.server.get("/dzi/%s.dzi" % self.id).body.decode()
         self.assertIn('TileSize="240"', dzi)

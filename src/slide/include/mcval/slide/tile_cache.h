@@ -21,7 +21,7 @@ struct CachedTile {
   std::string content_type;  ///< e.g. "image/jpeg"
   std::string etag;          ///< strong ETag including quotes, e.g. "\"ab12...\""
   bool stored = false;       ///< the bytes are a slide file's own stored JPEG tile (not re-encoded)
-  RgbImage pixels;           ///< decoded pixels instead of bytes (a tile of a level made on demand)
+  RgbImage pixels{};         ///< decoded pixels instead of bytes (a tile of a level made on demand)
 };
 
 struct TileCacheStats {
