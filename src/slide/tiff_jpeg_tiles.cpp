@@ -344,6 +344,7 @@ std::optional<RgbImage> TiffJpegTiles::read_region(int level, std::int64_t l0_x,
   }
   fill_outside(out, static_cast<int>(ix0 - x0), static_cast<int>(iy0 - y0), static_cast<int>(ix1 - x0),
                static_cast<int>(iy1 - y0), background);
+  const bool bulk_read = std::int64_t{width} * height > 2 * std::int64_t{l->tile_w} * l->tile_h;
   for (std::int64_t ty = iy0 / l->tile_h; ty <= (iy1 - 1) / l->tile_h; ++ty) {
     for (std::int64_t tx = ix0 / l->tile_w; tx <= (ix1 - 1) / l->tile_w; ++tx) {
       const auto index = static_cast<std::uint64_t>(ty * l->tiles_across + tx);
@@ -357,10 +358,13 @@ std::optional<RgbImage> TiffJpegTiles::read_region(int level, std::int64_t l0_x,
       // decoding of every row down to the part's last is needed anyway), and a viewer's next
       // regions, which border this one, need the rest of it. Of any other tile only the part is
       // decoded, and not kept (one Deep Zoom tile touches four stored tiles, three of them for a
-      // sliver), unless the LRU already holds it.
+      // sliver), unless the LRU already holds it. A region larger than two tiles is a bulk read
+      // (a zoomed-out view, a tile of a reduced level): its tiles are decoded straight into it and
+      // not kept either, since what is made of them is cached instead, and keeping them would
+      // push out the tiles a viewer's next regions need.
       const std::int64_t tile_area = std::min<std::int64_t>(l->tile_w, l->width - tx * l->tile_w) *
                                      std::min<std::int64_t>(l->tile_h, l->height - ty * l->tile_h);
-      const bool needs_most = (cx1 - cx0) * (cy1 - cy0) * 4 >= tile_area * 3;
+      const bool needs_most = (cx1 - cx0) * (cy1 - cy0) * 4 >= tile_area * 3 && !bulk_read;
       if (const Pixels pixels = needs_most ? decoded_tile(*l, key, index) : cached_tile(key)) {
         for (std::int64_t y = cy0; y < cy1; ++y) {
           const std::uint8_t* src = pixels.get() + ((y - ty * l->tile_h) * l->tile_w + (cx0 - tx * l->tile_w)) * 3;
