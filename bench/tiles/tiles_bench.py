@@ -560,6 +560,16 @@ def prepare(args):
 
 
 def make_server(args, target, entry):
+    """The server for `target`, ready when it has answered its own first tile (full resolution,
+    top left): every server has opened the slide before a measured run, none has more cached."""
+    server = _make_server(args, target, entry)
+    first = entry["paths"].path(target, (1, 0, 0))
+    if first is not None:
+        server.ready_path = first
+    return server
+
+
+def _make_server(args, target, entry):
     if target == "mcval-dzi-native":
         return mcval_server(args, native=True)
     if target.startswith("mcval"):

@@ -154,7 +154,8 @@ def markdown(results, partial=False):
         "1, 2, 4, ... For IIIF servers (mcval, iipsrv) the IIIF region of that tile; for Orthanc the tile or frame "
         "of the same level of the DICOMized pyramid; for the Deep Zoom servers with 254 px tiles (mcval's default "
         "DZI and OpenSlide's example) the 254 px tile holding the tile's centre at the same scale.",
-        "- Cold: each server is restarted before each cold run, so its own caches are empty; the slide files (SVS, "
+        "- Cold: each server is restarted before each cold run, so its own caches are empty (it counts as started once "
+        "it has answered its first tile, full resolution top left, untimed: every server has opened the slide); the slide files (SVS, "
         "TIFF, Orthanc's storage) were all read once before the benchmark so the OS page cache is equally warm for "
         "everybody. The tile list is shuffled (seeded) over the whole pyramid; no tile is asked twice.",
         "- Warm: the first tiles of that list are asked once (untimed), then replayed for the run's duration.",
