@@ -201,6 +201,43 @@ tjhandle header_reader() {
   return handle.get();
 }
 
+/// The top-left `width` x `height` of a stored tile's stream, cut without decoding (TurboJPEG's
+/// lossless transform: the entropy-coded blocks are copied, not re-encoded). Only where the cut
+/// crosses no subsampled chroma: a decoder upsamples chroma differently at an image's edge than
+/// inside it, so a cut through subsampled chroma would change the pixels next to it. Nullopt
+/// otherwise or if the stream cannot be transformed.
+std::optional<std::string> crop_losslessly(const std::string& jpeg, int width, int height) {
+  struct Destroy {
+    void operator()(void* h) const { tjDestroy(h); }
+  };
+  thread_local std::unique_ptr<void, Destroy> transformer(tjInitTransform());
+  tjhandle handle = header_reader();
+  const auto* data = reinterpret_cast<const unsigned char*>(jpeg.data());
+  int w = 0, h = 0, subsampling = 0, colorspace = 0;
+  if (!transformer || handle == nullptr ||
+      tjDecompressHeader3(handle, data, jpeg.size(), &w, &h, &subsampling, &colorspace) != 0 || width > w ||
+      height > h) {
+    return std::nullopt;
+  }
+  const bool cut_across = width < w, cut_down = height < h;
+  const bool chroma_across = subsampling == TJSAMP_422 || subsampling == TJSAMP_420 || subsampling == TJSAMP_411;
+  const bool chroma_down = subsampling == TJSAMP_420 || subsampling == TJSAMP_440;
+  if (subsampling == TJSAMP_GRAY || (cut_across && chroma_across) || (cut_down && chroma_down)) return std::nullopt;
+  tjtransform crop{};
+  crop.r = tjregion{0, 0, width, height};
+  crop.op = TJXOP_NONE;
+  crop.options = TJXOPT_CROP;
+  unsigned char* out = nullptr;
+  unsigned long out_bytes = 0;
+  if (tjTransform(transformer.get(), data, jpeg.size(), 1, &out, &out_bytes, &crop, 0) != 0) {
+    tjFree(out);
+    return std::nullopt;
+  }
+  std::string cropped(reinterpret_cast<const char*>(out), out_bytes);
+  tjFree(out);
+  return cropped;
+}
+
 }  // namespace
 
 TiffJpegTiles::~TiffJpegTiles() {
@@ -261,14 +298,18 @@ TiffJpegTiles::Read TiffJpegTiles::read(int level, std::int64_t l0_x, std::int64
   const double downsample = downsamples_[static_cast<std::size_t>(level)];
   const auto factor = static_cast<std::int64_t>(std::llround(downsample));
   if (factor < 1 || std::fabs(downsample - static_cast<double>(factor)) > 1e-9 || l0_x % factor != 0 ||
-      l0_y % factor != 0 || width != l->tile_w || height != l->tile_h) {
+      l0_y % factor != 0) {
     return result;
   }
   const std::int64_t x = l0_x / factor;
   const std::int64_t y = l0_y / factor;
-  if (x < 0 || y < 0 || x % l->tile_w != 0 || y % l->tile_h != 0) return result;
-  if (x + l->tile_w > l->width || y + l->tile_h > l->height) {
-    result.miss = StoredTileMiss::edge_tile;
+  if (x < 0 || y < 0 || x >= l->width || y >= l->height || x % l->tile_w != 0 || y % l->tile_h != 0) return result;
+  // A tile at the right or bottom edge is padded in the file: only its part inside the level is
+  // asked for (a shorter last column or row), which a lossless crop of the stream gives.
+  const auto inside_w = static_cast<int>(std::min<std::int64_t>(l->tile_w, l->width - x));
+  const auto inside_h = static_cast<int>(std::min<std::int64_t>(l->tile_h, l->height - y));
+  if (width != inside_w || height != inside_h) {
+    if (width == l->tile_w && height == l->tile_h) result.miss = StoredTileMiss::edge_tile;
     return result;
   }
   const std::uint64_t index = static_cast<std::uint64_t>(y / l->tile_h * l->tiles_across + x / l->tile_w);
@@ -276,6 +317,14 @@ TiffJpegTiles::Read TiffJpegTiles::read(int level, std::int64_t l0_x, std::int64
   auto stream = tile_jpeg(*l, index);
   if (!stream) return result;
   std::string jpeg = std::move(*stream);
+  if (width != l->tile_w || height != l->tile_h) {
+    auto cropped = crop_losslessly(jpeg, width, height);
+    if (!cropped) {
+      result.miss = StoredTileMiss::edge_tile;
+      return result;
+    }
+    jpeg = std::move(*cropped);
+  }
 
   // The header must promise exactly the pixels read_region would give.
   int w = 0, h = 0, subsampling = 0, colorspace = 0;
@@ -283,7 +332,7 @@ TiffJpegTiles::Read TiffJpegTiles::read(int level, std::int64_t l0_x, std::int64
   if (handle == nullptr ||
       tjDecompressHeader3(handle, reinterpret_cast<const unsigned char*>(jpeg.data()), jpeg.size(), &w, &h,
                           &subsampling, &colorspace) != 0 ||
-      w != l->tile_w || h != l->tile_h || colorspace != (l->rgb ? TJCS_RGB : TJCS_YCbCr)) {
+      w != width || h != height || colorspace != (l->rgb ? TJCS_RGB : TJCS_YCbCr)) {
     return result;
   }
   result.jpeg = std::move(jpeg);

@@ -76,11 +76,17 @@ class StoredTilesTest(unittest.TestCase):
                 "480,480,240,240/240,/0/default.png",    # PNG
                 "481,480,240,240/240,/0/default.jpg",    # not on the tile grid
                 "480,480,480,480/240,/0/default.jpg",    # scaled
-                "2160,0,60,240/60,/0/default.jpg"]:      # right edge: padded in the file
+                "2160,0,60,200/60,/0/default.jpg"]:      # a part of an edge tile that is not all of it
             res = self.server.get("/iiif/3/%s/%s" % (self.id, path))
             self.assertEqual(res.status, 200, path)
         self.assertEqual(metric(self.server, "mcval_tiles_rendered_total") - rendered_before, 6)
         self.assertEqual(metric(self.server, "mcval_tiles_stored_jpeg_total"), stored_before)
+        # The right edge's tile is padded in the file: its part inside the slide is the stored
+        # stream cut without decoding (CMU's tiles have no chroma subsampling: the same pixels).
+        res = self.server.get("/iiif/3/%s/2160,240,60,240/60,/0/default.jpg" % self.id)
+        self.assertEqual(decoded(res.body).shape, (240, 60, 3))
+        self.assertEqual(int(np.abs(decoded(res.body) - self.reference(2160, 240, 60, 240)).max()), 0)
+        self.assertEqual(metric(self.server, "mcval_tiles_stored_jpeg_total") - stored_before, 1)
         res = self.server.get("/iiif/3/%s/2160,0,60,240/60,/0/default.png" % self.id)
         self.assertEqual(int(np.abs(decoded(res.body) - self.reference(2160, 0, 60, 240)).max()), 0)
 
@@ -139,10 +145,10 @@ class StoredTilesTest(unittest.TestCase):
         self.assertEqual(res.status, 200)
         self.assert_close(res.body, 2 * TILE, 3 * TILE, TILE, TILE)
         self.assertEqual(metric(self.server, "mcval_tiles_stored_jpeg_total") - before, 1)
-        # The last column is narrower (60 px): rendered, and the right size.
+        # The last column is narrower (60 px): the stored tile cut to the slide, the right size.
         res = self.server.get("/dzi/%s_files/%d/9_0.jpeg" % (self.id, top))
         self.assertEqual(decoded(res.body).shape, (240, 60, 3))
-        self.assertEqual(metric(self.server, "mcval_tiles_stored_jpeg_total") - before, 1)
+        self.assertEqual(metric(self.server, "mcval_tiles_stored_jpeg_total") - before, 2)
 
 
 class DefaultDeepZoomTest(unittest.TestCase):

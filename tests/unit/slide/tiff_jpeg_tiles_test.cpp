@@ -1,5 +1,7 @@
 #include "mcval/slide/tiff_jpeg_tiles.h"
 
+#include <array>
+
 #include "mcval/slide/openslide_source.h"
 #include "mcval/testing/openslide_pixels.h"
 #include "test_support.h"
@@ -96,8 +98,9 @@ TEST(TiffJpegTiles, CorruptTilesAreLeftToOpenSlide) {
 TEST(TiffJpegTiles, EdgeMisalignedAndResizedReadsAreNotStoredTiles) {
   const auto reader = open_cmu();
   ASSERT_TRUE(reader);
-  // Right and bottom edge tiles are padded in the file: the server renders them.
+  // Right and bottom edge tiles are padded in the file: the padded whole is never sent.
   EXPECT_FALSE(reader->read_stored_jpeg(2160, 0, 0, 240, 240));
+  EXPECT_FALSE(reader->read_stored_jpeg(2160, 0, 0, 50, 240));  // not the part inside the level
   EXPECT_FALSE(reader->read_stored_jpeg(0, 2880, 0, 240, 240));
   EXPECT_FALSE(reader->read_stored_jpeg(1, 0, 0, 240, 240));
   EXPECT_FALSE(reader->read_stored_jpeg(240, 120, 0, 240, 240));
@@ -112,6 +115,25 @@ TEST(TiffJpegTiles, EdgeMisalignedAndResizedReadsAreNotStoredTiles) {
   EXPECT_EQ(tiles->read(0, 2160, 0, 240, 240).miss, StoredTileMiss::edge_tile);
   EXPECT_EQ(tiles->read(0, 1, 0, 240, 240).miss, StoredTileMiss::not_tile_aligned);
   EXPECT_TRUE(tiles->read(0, 240, 480, 240, 240).jpeg);
+}
+
+// The part of an edge tile inside the level is the stored stream cut losslessly (CMU's tiles are
+// RGB without subsampling, so the cut changes no pixel): decoded, exactly OpenSlide's pixels.
+TEST(TiffJpegTiles, EdgeTilesAreCutLosslesslyToTheLevel) {
+  const auto reader = open_cmu();
+  ASSERT_TRUE(reader);
+  for (const auto& [x, y, w, h] : std::vector<std::array<int, 4>>{{2160, 0, 60, 240}, {0, 2880, 240, 87},
+                                                                  {2160, 2880, 60, 87}, {2160, 1200, 60, 240}}) {
+    const auto jpeg = reader->read_stored_jpeg(x, y, 0, w, h);
+    ASSERT_TRUE(jpeg) << x << "," << y;
+    auto decoded = decode_jpeg(*jpeg);
+    ASSERT_TRUE(decoded.ok());
+    EXPECT_EQ(decoded->width, w);
+    EXPECT_EQ(decoded->height, h);
+    auto reference = reader->read_region(x, y, 0, w, h);
+    ASSERT_TRUE(reference.ok());
+    EXPECT_EQ(decoded->pixels, reference->pixels) << x << "," << y;
+  }
 }
 
 TEST(TiffJpegTiles, FilesThatAreNotTiffHaveNoStoredTiles) {

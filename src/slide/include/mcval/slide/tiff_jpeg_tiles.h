@@ -19,7 +19,7 @@ namespace mcval::slide {
 /// Why a stored tile was not used (for tests and diagnostics; callers fall back either way).
 enum class StoredTileMiss {
   not_tile_aligned,   ///< the region is not exactly one stored tile at an integer-downsample level
-  edge_tile,          ///< the stored tile reaches past the level's edge (padded in the file)
+  edge_tile,          ///< the whole padded tile past the level's edge, or an edge part that cannot be cut losslessly
   not_jpeg,           ///< the level is not 8-bit 3-channel JPEG in RGB or YCbCr
   unreadable,         ///< the bytes could not be read or are not the JPEG the directory promises
 };
@@ -40,8 +40,9 @@ class TiffJpegTiles {
 
   /// The complete JPEG stream (JPEGTables spliced in, an Adobe APP14 marker with transform 0
   /// added for Photometric RGB) whose decoded pixels are what read_region(l0_x, l0_y, level,
-  /// width, height) returns, when that region is exactly one stored tile lying wholly inside the
-  /// level; otherwise why not.
+  /// width, height) returns, when that region is exactly one stored tile, or at the level's right
+  /// or bottom edge exactly the part of one inside the level (cut losslessly where no subsampled
+  /// chroma is cut); otherwise why not.
   struct Read {
     std::optional<std::string> jpeg;
     StoredTileMiss miss = StoredTileMiss::not_tile_aligned;
