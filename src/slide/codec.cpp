@@ -95,7 +95,7 @@ Result<RgbImage> decode_jpeg(std::string_view bytes) {
     return Error{ErrorCode::payload_too_large, "JPEG image " + std::to_string(width) + "x" + std::to_string(height) +
                                                    " is too large to decode"};
   }
-  RgbImage image(width, height);
+  RgbImage image = RgbImage::uninitialized(width, height);
   if (tjDecompress2(handle, data, bytes.size(), image.pixels.data(), width, static_cast<int>(image.stride()),
                     height, TJPF_RGB, TJFLAG_LIMITSCANS) != 0) {
     return Error{ErrorCode::bad_request, std::string("damaged JPEG image: ") + tjGetErrorStr2(handle)};

@@ -62,7 +62,7 @@ Error unreadable(std::string_view reason) {
 // Premultiplied ARGB onto an opaque background: out = c + bg * (255 - a) / 255, rounded.
 // Exact for a = 255 (the pixel) and a = 0 (the background, since c is then 0).
 RgbImage composite(const std::vector<std::uint32_t>& argb, int width, int height, const std::uint8_t (&bg)[3]) {
-  RgbImage out(width, height);
+  RgbImage out = RgbImage::uninitialized(width, height);
   std::uint8_t* dst = out.pixels.data();
   for (const std::uint32_t p : argb) {
     const std::uint32_t a = p >> 24;

@@ -366,13 +366,13 @@ RgbImage resample(const RgbImage& in, int width, int height, const float (&box)[
   const RgbImage* source = &in;
   int row_offset = 0;
   if (need_horizontal) {
-    current = RgbImage(width, row_last - row_first);
+    current = RgbImage::uninitialized(width, row_last - row_first);
     resample_horizontal(in, row_first, *horiz, current);
     source = &current;
     row_offset = row_first;
   }
   if (need_vertical) {
-    RgbImage out(source->width, height);
+    RgbImage out = RgbImage::uninitialized(source->width, height);
     resample_vertical(*source, row_offset, *vert, out);
     return out;
   }
@@ -457,7 +457,7 @@ RgbImage reduce_box(const RgbImage& image, int factor) { return reduce_box(image
 RgbImage reduce_box(const RgbImage& image, int factor_x, int factor_y) {
   if (!valid(image, 1, 1) || factor_x < 1 || factor_y < 1) return RgbImage();
   if (factor_x == 1 && factor_y == 1) return image;
-  RgbImage out((image.width + factor_x - 1) / factor_x, (image.height + factor_y - 1) / factor_y);
+  RgbImage out = RgbImage::uninitialized((image.width + factor_x - 1) / factor_x, (image.height + factor_y - 1) / factor_y);
   // Whole blocks: [0, whole_x) x [0, whole_y); the partial ones at the right and bottom edge
   // average what exists.
   const int whole_x = image.width / factor_x;

@@ -383,7 +383,7 @@ std::optional<RgbImage> TiffJpegTiles::read_region(int level, std::int64_t l0_x,
   }
   const std::int64_t x0 = l0_x / factor;
   const std::int64_t y0 = l0_y / factor;
-  RgbImage out(width, height);
+  RgbImage out = RgbImage::uninitialized(width, height);  // every byte written below
   // The part of the region inside the level; only the rest gets the background.
   const std::int64_t ix0 = std::max<std::int64_t>(x0, 0), iy0 = std::max<std::int64_t>(y0, 0);
   const std::int64_t ix1 = std::min<std::int64_t>(x0 + width, l->width), iy1 = std::min<std::int64_t>(y0 + height, l->height);

@@ -81,7 +81,7 @@ Result<slide::RgbImage> ReducedLevels::read(int base, int k, std::int64_t x, std
                      " pixels read at the best level; the limit is " +
                      std::to_string(slide::SlideReader::kMaxReadPixels)};
   }
-  slide::RgbImage out(width, height);
+  auto out = slide::RgbImage::uninitialized(width, height);  // background, then the tiles
   const auto& bg = reader_.properties().background_rgb;
   for (std::size_t i = 0; i < out.pixels.size(); i += 3) std::memcpy(&out.pixels[i], bg, 3);
   const std::int64_t x1 = std::min(x + width, level_width(k)), y1 = std::min(y + height, level_height(k));
@@ -121,7 +121,7 @@ Result<std::shared_ptr<const slide::CachedTile>> ReducedLevels::tile(int base, i
                                                  below_h));
     below = std::move(pixels);
   } else {
-    below = slide::RgbImage(below_w, below_h);
+    below = slide::RgbImage::uninitialized(below_w, below_h);  // the tiles below cover it
     for (std::int64_t dy = 0; dy < 2 && dy * side < below_h; ++dy) {
       for (std::int64_t dx = 0; dx < 2 && dx * side < below_w; ++dx) {
         MCVAL_TRY_ASSIGN(part, tile(base, j, k - 1, 2 * col + dx, 2 * row + dy));
