@@ -394,6 +394,8 @@ std::optional<RgbImage> TiffJpegTiles::read_region(int level, std::int64_t l0_x,
   fill_outside(out, static_cast<int>(ix0 - x0), static_cast<int>(iy0 - y0), static_cast<int>(ix1 - x0),
                static_cast<int>(iy1 - y0), background);
   const bool bulk_read = std::int64_t{width} * height > 2 * std::int64_t{l->tile_w} * l->tile_h;
+  const std::int64_t level_tiles = l->tiles_across * ((l->height + l->tile_h - 1) / l->tile_h);
+  const bool level_fits = level_tiles * l->tile_w * l->tile_h * 3 <= static_cast<std::int64_t>(kDecodedCacheBytes);
   for (std::int64_t ty = iy0 / l->tile_h; ty <= (iy1 - 1) / l->tile_h; ++ty) {
     for (std::int64_t tx = ix0 / l->tile_w; tx <= (ix1 - 1) / l->tile_w; ++tx) {
       const auto index = static_cast<std::uint64_t>(ty * l->tiles_across + tx);
@@ -402,19 +404,21 @@ std::optional<RgbImage> TiffJpegTiles::read_region(int level, std::int64_t l0_x,
       const std::int64_t cx0 = std::max(ix0, tx * l->tile_w), cx1 = std::min(ix1, (tx + 1) * l->tile_w);
       const std::int64_t cy0 = std::max(iy0, ty * l->tile_h), cy1 = std::min(iy1, (ty + 1) * l->tile_h);
       std::uint8_t* dst = out.row(static_cast<int>(cy0 - y0)) + (cx0 - x0) * 3;
-      // A tile the region needs at least 3/4 of (of its pixels inside the level) is decoded
-      // whole and kept: cropping would save at most a quarter of the IDCT work (the entropy
-      // decoding of every row down to the part's last is needed anyway), and a viewer's next
-      // regions, which border this one, need the rest of it. Of any other tile only the part is
-      // decoded, and not kept (one Deep Zoom tile touches four stored tiles, three of them for a
-      // sliver), unless the LRU already holds it. A region larger than two tiles is a bulk read
-      // (a zoomed-out view, a tile of a reduced level): its tiles are decoded straight into it and
-      // not kept either, since what is made of them is cached instead, and keeping them would
-      // push out the tiles a viewer's next regions need.
+      // A level that fits in the LRU whole (a small slide) is decoded tile by tile and kept, as
+      // OpenSlide keeps its tiles: every region after it reuses them. In a larger level, a tile
+      // the region needs at least 3/4 of (of its pixels inside the level) is decoded whole and
+      // kept: cropping would save at most a quarter of the IDCT work (the entropy decoding of
+      // every row down to the part's last is needed anyway), and a viewer's next regions, which
+      // border this one, need the rest of it. Of any other tile only the part is decoded, and not
+      // kept (one Deep Zoom tile touches four stored tiles, three of them for a sliver), unless
+      // the LRU already holds it. A region larger than two tiles is a bulk read (a zoomed-out
+      // view, a tile of a reduced level): in any level, its tiles are taken from the LRU or
+      // decoded straight into it and not kept, since what is made of them is cached instead, and
+      // keeping them would push out the tiles a viewer's next regions need.
       const std::int64_t tile_area = std::min<std::int64_t>(l->tile_w, l->width - tx * l->tile_w) *
                                      std::min<std::int64_t>(l->tile_h, l->height - ty * l->tile_h);
-      const bool needs_most = (cx1 - cx0) * (cy1 - cy0) * 4 >= tile_area * 3 && !bulk_read;
-      if (const Pixels pixels = needs_most ? decoded_tile(*l, key, index) : cached_tile(key)) {
+      const bool keep_whole = !bulk_read && (level_fits || (cx1 - cx0) * (cy1 - cy0) * 4 >= tile_area * 3);
+      if (const Pixels pixels = keep_whole ? decoded_tile(*l, key, index) : cached_tile(key)) {
         for (std::int64_t y = cy0; y < cy1; ++y) {
           const std::uint8_t* src = pixels.get() + ((y - ty * l->tile_h) * l->tile_w + (cx0 - tx * l->tile_w)) * 3;
           std::memcpy(dst + static_cast<std::size_t>(y - cy0) * out.stride(), src,
@@ -422,7 +426,7 @@ std::optional<RgbImage> TiffJpegTiles::read_region(int level, std::int64_t l0_x,
         }
         continue;
       }
-      if (needs_most) return std::nullopt;  // unreadable
+      if (keep_whole) return std::nullopt;  // unreadable
       const auto jpeg = tile_jpeg(*l, index);
       if (!jpeg ||
           !decode_part(*jpeg, *l, static_cast<int>(cx0 - tx * l->tile_w), static_cast<int>(cy0 - ty * l->tile_h),

@@ -132,7 +132,10 @@ Result<std::shared_ptr<const slide::CachedTile>> ReducedLevels::tile(int base, i
   auto made = std::make_shared<slide::CachedTile>();
   made->pixels = slide::reduce_box(below, 2);
   std::shared_ptr<const slide::CachedTile> result = std::move(made);
-  cache_.put(key, result);
+  // Kept only where the next level up is made from this one too: below a stored level (the 2x of
+  // a slide stored at 1x and 4x) nothing will ask for it again, and its pixels would push out many
+  // encoded tiles.
+  if (base_level_for(k + 1) == base) cache_.put(key, result);
   return result;
 }
 

@@ -178,6 +178,10 @@ TEST(ReducedLevels, StartsFromTheStoredLevelOfAnExactPowerOfTwo) {
   auto got = reduced.read(1, 4, 0, 0, 64, 64);
   ASSERT_TRUE(got.ok());
   EXPECT_EQ(got->pixels, halved(slide.level(1), 2).pixels);
+  // Level 3 is kept (level 4 is made from it); level 1 is not: level 2 is stored.
+  const auto entries = cache.stats().entries;
+  ASSERT_TRUE(reduced.read(0, 1, 0, 0, 64, 64).ok());
+  EXPECT_EQ(cache.stats().entries, entries);
   EXPECT_FALSE(reduced.read(2, 6, 0, 0, 16, 16).ok());  // base 16.5 is refused
 }
 
