@@ -422,6 +422,7 @@ int run_serve(const Config& config) {
 
   server.run();
   server_ended = true;
+  log::flush_batched_lines();  // the last requests' lines before the shutdown's
   log::info("server stopped");
   first_scan.join();
   // Wake the signal thread if the server stopped for another reason.

@@ -6,7 +6,12 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
 #include <mutex>
+#include <thread>
+#include <vector>
 
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -60,20 +65,121 @@ void init(std::string_view level, std::string_view format, Stream stream) {
 
 bool json_format() { return g_json.load(); }
 
+namespace {
+
+/// Writes whole lines with as few write(2) calls as the stream takes.
+void write_all(const std::string& lines) {
+  const int fd = g_stream == Stream::stderr_ ? 2 : 1;
+  std::size_t done = 0;
+  while (done < lines.size()) {
+    const ssize_t n = ::write(fd, lines.data() + done, lines.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // nowhere to log to: drop the lines, as spdlog would
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+/// The per-thread line batches of write_line_batched and the thread that writes them out.
+class LineBatches {
+ public:
+  static constexpr std::size_t kBatchBytes = 64 * 1024;
+  static constexpr std::chrono::milliseconds kInterval{100};
+
+  LineBatches() : flusher_([this] { run(); }) {}
+  ~LineBatches() {
+    {
+      std::lock_guard lock(wake_mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    flusher_.join();
+    flush_all();
+  }
+
+  void add(std::string_view line) {
+    Batch& batch = mine();
+    std::string full;
+    {
+      std::lock_guard lock(batch.mutex);
+      batch.lines.append(line).push_back('\n');
+      if (batch.lines.size() < kBatchBytes) return;
+      full.swap(batch.lines);
+    }
+    std::lock_guard writing(write_mutex_);
+    write_all(full);
+  }
+
+  void flush_all() {
+    std::vector<Batch*> all;
+    {
+      std::lock_guard lock(registry_mutex_);
+      for (const auto& b : batches_) all.push_back(b.get());
+    }
+    for (Batch* batch : all) {
+      std::string lines;
+      {
+        std::lock_guard lock(batch->mutex);
+        lines.swap(batch->lines);
+      }
+      if (lines.empty()) continue;
+      std::lock_guard writing(write_mutex_);
+      write_all(lines);
+    }
+  }
+
+ private:
+  struct Batch {
+    std::mutex mutex;
+    std::string lines;
+  };
+
+  Batch& mine() {
+    thread_local Batch* batch = nullptr;
+    if (batch == nullptr) {
+      std::lock_guard lock(registry_mutex_);
+      batches_.push_back(std::make_unique<Batch>());
+      batch = batches_.back().get();
+    }
+    return *batch;
+  }
+
+  void run() {
+    std::unique_lock lock(wake_mutex_);
+    while (!stopping_) {
+      wake_.wait_for(lock, kInterval);
+      lock.unlock();
+      flush_all();
+      lock.lock();
+    }
+  }
+
+  std::mutex registry_mutex_;
+  std::vector<std::unique_ptr<Batch>> batches_;  // one per thread that wrote; kept until exit
+  std::mutex write_mutex_;
+  std::mutex wake_mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread flusher_;  // last: started once everything it uses exists
+};
+
+LineBatches& line_batches() {
+  static LineBatches batches;
+  return batches;
+}
+
+}  // namespace
+
 void write_line(std::string_view line) {
   std::string buffer;
   buffer.reserve(line.size() + 1);
   buffer.append(line);
   buffer.push_back('\n');
-  const int fd = g_stream == Stream::stderr_ ? 2 : 1;
-  std::size_t done = 0;
-  while (done < buffer.size()) {
-    const ssize_t n = ::write(fd, buffer.data() + done, buffer.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;  // nowhere to log to: drop the line, as spdlog would
-    done += static_cast<std::size_t>(n);
-  }
+  write_all(buffer);
 }
+
+void write_line_batched(std::string_view line) { line_batches().add(line); }
+
+void flush_batched_lines() { line_batches().flush_all(); }
 
 bool enabled(Level level) { return static_cast<int>(level) >= g_min_level.load(); }
 

@@ -299,7 +299,7 @@ void write_access_log(const Request& request, const std::string& route_name, int
   line.append(",\"remote\":\"");
   append_json_escaped(line, request.remote_address);
   line.append("\"}");
-  log::write_line(line);
+  log::write_line_batched(line);
 }
 
 class Session : public std::enable_shared_from_this<Session> {

@@ -37,4 +37,14 @@ bool json_format();
 /// log). Thread-safe; lines are never interleaved with each other or with events.
 void write_line(std::string_view line);
 
+/// Queues one complete line (no newline) for the log stream, for lines written per request: each
+/// thread gathers its lines and they are written together, when a thread has 64 KiB of them and
+/// otherwise every 100 ms, so a busy server makes one write(2) per many requests instead of one
+/// each. Lines stay whole; lines of different threads may appear up to 100 ms out of order (each
+/// has its timestamp). Written at exit too; a killed process loses at most the last 100 ms.
+void write_line_batched(std::string_view line);
+
+/// Writes every queued line now.
+void flush_batched_lines();
+
 }  // namespace mcval::log
