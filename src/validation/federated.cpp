@@ -4,6 +4,8 @@
 #include <cmath>
 #include <map>
 #include <set>
+#include <stdexcept>
+#include <string_view>
 
 #include "mcval/common/clock.h"
 #include "mcval/common/sha256.h"
@@ -30,6 +32,44 @@ constexpr const char* kSummaryFormat = "mcval-federated-summary/1";
 
 int histogram_bin(double score) {
   return std::clamp(static_cast<int>(std::floor(score * kSummaryHistogramBins)), 0, kSummaryHistogramBins - 1);
+}
+
+/// A summary that comes from another site holds numbers nobody here produced. Each one is checked
+/// before it takes part in any arithmetic: a float where a count belongs (1e300) would otherwise be
+/// converted with undefined behaviour, and counts past 2^48 could overflow once summed.
+constexpr std::int64_t kMaxSummaryCount = std::int64_t{1} << 48;
+constexpr std::int64_t kMaxEceBins = 1000;
+
+class MalformedSummary : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+std::int64_t summary_count(const json& value, std::string_view what) {
+  const bool is_count = value.is_number_unsigned()
+                            ? value.get<std::uint64_t>() <= static_cast<std::uint64_t>(kMaxSummaryCount)
+                            : value.is_number_integer() && value.get<std::int64_t>() >= 0 &&
+                                  value.get<std::int64_t>() <= kMaxSummaryCount;
+  if (!is_count) {
+    throw MalformedSummary(std::string(what) + " is not a count (an integer from 0 to 2^48): " +
+                           value.dump().substr(0, 64));
+  }
+  return value.get<std::int64_t>();
+}
+
+/// object[key] as a count; `fallback` where the key is absent.
+std::int64_t summary_count_or(const json& object, const char* key, std::int64_t fallback) {
+  if (!object.is_object()) throw MalformedSummary(std::string("the object holding \"") + key + "\" is not an object");
+  const auto it = object.find(key);
+  return it == object.end() ? fallback : summary_count(*it, key);
+}
+
+/// A finite real number from a summary (sums of scores), bounded like the counts it goes with.
+double summary_real(const json& value, std::string_view what) {
+  const bool is_real = value.is_number() && std::isfinite(value.get<double>()) &&
+                       std::abs(value.get<double>()) <= static_cast<double>(kMaxSummaryCount);
+  if (!is_real) throw MalformedSummary(std::string(what) + " is not a finite number: " + value.dump().substr(0, 64));
+  return value.get<double>();
 }
 
 /// Aggregates of one centre's analysed slides. Nothing in it identifies a slide or a patient.
@@ -163,44 +203,47 @@ struct Aggregates {
 
 Status add(Aggregates& into, const json& c, int ece_bins) {
   try {
-    into.n += c.at("n").get<std::int64_t>();
-    into.n_positive += c.at("n_positive").get<std::int64_t>();
+    into.n += summary_count(c.at("n"), "n");
+    into.n_positive += summary_count(c.at("n_positive"), "n_positive");
     const auto& h = c.at("score_histogram");
-    const auto pos = h.at("positive").get<std::vector<std::int64_t>>();
-    const auto neg = h.at("negative").get<std::vector<std::int64_t>>();
-    if (pos.size() != static_cast<std::size_t>(kSummaryHistogramBins) || neg.size() != pos.size()) {
+    const auto& pos = h.at("positive");
+    const auto& neg = h.at("negative");
+    if (!pos.is_array() || pos.size() != static_cast<std::size_t>(kSummaryHistogramBins) || !neg.is_array() ||
+        neg.size() != pos.size()) {
       return Error{ErrorCode::invalid_argument, "score histogram of the wrong size"};
     }
     for (std::size_t b = 0; b < pos.size(); ++b) {
-      into.histogram.positive[b] += pos[b];
-      into.histogram.negative[b] += neg[b];
+      into.histogram.positive[b] += summary_count(pos[b], "a score histogram bin");
+      into.histogram.negative[b] += summary_count(neg[b], "a score histogram bin");
     }
-    into.brier_sum += c.at("brier_sum").get<double>();
+    into.brier_sum += summary_real(c.at("brier_sum"), "brier_sum");
     const auto& confusion = c.at("confusion");
-    into.confusion.tp += confusion.at("tp").get<std::size_t>();
-    into.confusion.fp += confusion.at("fp").get<std::size_t>();
-    into.confusion.tn += confusion.at("tn").get<std::size_t>();
-    into.confusion.fn += confusion.at("fn").get<std::size_t>();
+    into.confusion.tp += static_cast<std::size_t>(summary_count(confusion.at("tp"), "tp"));
+    into.confusion.fp += static_cast<std::size_t>(summary_count(confusion.at("fp"), "fp"));
+    into.confusion.tn += static_cast<std::size_t>(summary_count(confusion.at("tn"), "tn"));
+    into.confusion.fn += static_cast<std::size_t>(summary_count(confusion.at("fn"), "fn"));
     const auto& bins = c.at("calibration_bins");
-    if (bins.size() != static_cast<std::size_t>(ece_bins)) return Error{ErrorCode::invalid_argument, "ECE bins differ"};
+    if (!bins.is_array() || bins.size() != static_cast<std::size_t>(ece_bins)) return Error{ErrorCode::invalid_argument, "ECE bins differ"};
     into.bin_count.resize(static_cast<std::size_t>(ece_bins), 0);
     into.bin_sum_predicted.resize(static_cast<std::size_t>(ece_bins), 0.0);
     into.bin_sum_observed.resize(static_cast<std::size_t>(ece_bins), 0);
     for (std::size_t b = 0; b < bins.size(); ++b) {
-      into.bin_count[b] += bins[b].at("count").get<std::int64_t>();
-      into.bin_sum_predicted[b] += bins[b].at("sum_predicted").get<double>();
-      into.bin_sum_observed[b] += bins[b].at("sum_observed").get<std::int64_t>();
+      into.bin_count[b] += summary_count(bins[b].at("count"), "a calibration bin count");
+      into.bin_sum_predicted[b] += summary_real(bins[b].at("sum_predicted"), "sum_predicted");
+      into.bin_sum_observed[b] += summary_count(bins[b].at("sum_observed"), "sum_observed");
     }
     if (c.contains("isup_confusion")) {
       into.isup.resize(kIsupClasses * kIsupClasses, 0);
       const auto& m = c.at("isup_confusion");
       for (int t = 0; t < kIsupClasses; ++t) {
         for (int p = 0; p < kIsupClasses; ++p) {
-          into.isup[static_cast<std::size_t>(t * kIsupClasses + p)] += m.at(t).at(p).get<std::int64_t>();
+          into.isup[static_cast<std::size_t>(t * kIsupClasses + p)] += summary_count(m.at(t).at(p), "an ISUP confusion cell");
         }
       }
     }
   } catch (const json::exception& e) {
+    return Error{ErrorCode::invalid_argument, std::string("malformed centre summary: ") + e.what()};
+  } catch (const MalformedSummary& e) {
     return Error{ErrorCode::invalid_argument, std::string("malformed centre summary: ") + e.what()};
   }
   return {};
@@ -305,6 +348,8 @@ Result<json> combine_summaries(const std::vector<json>& summaries, const Validat
     return combine_checked_summaries(summaries, options);
   } catch (const json::exception& e) {
     return Error{ErrorCode::invalid_argument, std::string("malformed summary: ") + e.what()};
+  } catch (const MalformedSummary& e) {
+    return Error{ErrorCode::invalid_argument, std::string("malformed summary: ") + e.what()};
   }
 }
 
@@ -324,14 +369,18 @@ Result<json> combine_checked_summaries(const std::vector<json>& summaries, const
     if (s.value("content_sha256", "") != summary_content_hash(s)) {
       return Error{ErrorCode::invalid_argument, which + " was altered: its content does not match its content_sha256"};
     }
-    if (s.value("histogram_bins", 0) != kSummaryHistogramBins) {
+    if (summary_count_or(s, "histogram_bins", 0) != kSummaryHistogramBins) {
       return Error{ErrorCode::invalid_argument, which + " uses another score histogram grid"};
     }
     const double t = s.value("threshold", std::nan(""));
-    const int bins = s.value("ece_bins", 0);
+    const auto bins = summary_count_or(s, "ece_bins", 0);
+    if (bins < 1 || bins > kMaxEceBins) {
+      return Error{ErrorCode::invalid_argument, which + " has " + std::to_string(bins) + " ECE bins (1 to " +
+                                                    std::to_string(kMaxEceBins) + " expected)"};
+    }
     if (i == 0) {
       threshold = t;
-      ece_bins = bins;
+      ece_bins = static_cast<int>(bins);
     } else if (t != threshold || bins != ece_bins) {
       return Error{ErrorCode::invalid_argument, which + " was made with another threshold or ECE bins than summary 1"};
     }
@@ -363,13 +412,13 @@ Result<json> combine_checked_summaries(const std::vector<json>& summaries, const
   for (const auto& [name, c] : centres) {
     flow[name] = c.value("flow", json::object());
     for (const char* key : {"received", "excluded_total", "failed_inference", "analysed"}) {
-      total_flow[key] = total_flow[key].get<std::int64_t>() + flow[name].value(key, std::int64_t{0});
+      total_flow[key] = total_flow[key].get<std::int64_t>() + summary_count_or(flow[name], key, 0);
     }
     for (const char* key : {"excluded", "failed"}) {
       if (!flow[name].contains(key) || !flow[name][key].is_object()) continue;
       const json& reasons = flow[name][key];
       for (auto it = reasons.begin(); it != reasons.end(); ++it) {
-        total_flow[key][it.key()] = total_flow[key].value(it.key(), std::int64_t{0}) + it.value().get<std::int64_t>();
+        total_flow[key][it.key()] = total_flow[key].value(it.key(), std::int64_t{0}) + summary_count(it.value(), it.key());
       }
     }
     if (!c.contains("n")) continue;  // nothing analysed at this centre

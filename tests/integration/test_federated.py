@@ -1,6 +1,7 @@
 """Federated validation: each centre writes a summary of aggregates only; combining them gives
 the centralised exact statistics, and the pooled AUC within its stated histogram bound."""
 import csv
+import hashlib
 import json
 import os
 import shutil
@@ -122,6 +123,25 @@ class FederatedTest(unittest.TestCase):
                       "--data", self.data)
         self.assertNotEqual(res.returncode, 0)
         self.assertIn("altered", res.stderr)
+
+    def test_a_summary_with_a_number_that_is_not_a_count_is_refused(self):
+        # A site can recompute content_sha256, so the combiner must check every number itself: a
+        # float, a negative or an enormous value where a count belongs is refused with its name.
+        for bad in (1e300, -3, 2**62, 0.5):
+            summary = read_json(self.summaries[0])
+            centre = next(iter(summary["centres"]))
+            summary["centres"][centre]["score_histogram"]["positive"][0] = bad
+            del summary["content_sha256"]
+            body = json.dumps(summary, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            summary["content_sha256"] = hashlib.sha256(body.encode()).hexdigest()
+            resealed = os.path.join(self.dir, "resealed.json")
+            with open(resealed, "w") as f:
+                json.dump(summary, f)
+            res = run_cli("validate", "--combine", resealed, *self.summaries[1:], "--out",
+                          os.path.join(self.dir, "w"), "--data", self.data)
+            self.assertEqual(res.returncode, 2, (bad, res.stderr))
+            self.assertIn("a score histogram bin is not a count", res.stderr)
+            self.assertNotIn("altered", res.stderr)
 
     def test_a_centre_sent_twice_is_refused(self):
         res = run_cli("validate", "--combine", self.summaries[0], self.summaries[0], "--out",
