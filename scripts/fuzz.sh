@@ -7,15 +7,20 @@
 #
 #   scripts/fuzz.sh                 # every target, 30 s each
 #   scripts/fuzz.sh --seconds 600 jws iiif   # chosen targets, longer
+#   scripts/fuzz.sh --seed 7                 # libFuzzer's random seed (default: a new one per run;
+#                                            # CI=true: 1, so that a CI run can be replayed exactly)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=30
+seed=""
+[ "${CI:-}" = "true" ] && seed=1
 targets=()
 while [ "$#" -gt 0 ]; do
   case "$1" in
     --seconds) seconds="$2"; shift 2 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    --seed) seed="$2"; shift 2 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) targets+=("$1"); shift ;;
   esac
 done
@@ -44,8 +49,10 @@ for target in "${targets[@]}"; do
   artifacts="$BUILD_DIR/fuzz-artifacts/$target/"
   rm -rf "$work" "$artifacts"
   mkdir -p "$work" "$artifacts"
-  echo "== fuzz $target: ${seconds} s from $(find "tests/fuzz/corpus/$target" -type f | wc -l) seeds"
-  if ! "$binary" "$work" "tests/fuzz/corpus/$target" -max_total_time="$seconds" -timeout=10 \
+  target_seed=${seed:-$(( (RANDOM << 15 | RANDOM) + 1 ))}
+  echo "== fuzz $target: ${seconds} s from $(find "tests/fuzz/corpus/$target" -type f | wc -l) seeds," \
+    "-seed=$target_seed"
+  if ! "$binary" "$work" "tests/fuzz/corpus/$target" -max_total_time="$seconds" -timeout=10 -seed="$target_seed" \
       -rss_limit_mb=2048 -max_len=16384 -print_final_stats=1 -artifact_prefix="$artifacts" \
       >"$BUILD_DIR/fuzz-$target.log" 2>&1; then
     tail -n 60 "$BUILD_DIR/fuzz-$target.log" >&2

@@ -1,7 +1,9 @@
 #include "mcval/tiles/tile_service.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <limits>
 
 #include "mcval/common/logging.h"
 #include "mcval/common/sha256.h"
@@ -25,14 +27,38 @@ std::string without_root(std::string text, const std::filesystem::path& root) {
 }
 }  // namespace
 
+/// How long a look at the slide file (SlidePool::acquire's stat) vouches for it: within this
+/// time of the last one, a cached answer is sent without looking again. A deleted or replaced
+/// file is noticed within this time even by requests that only hit the cache.
+constexpr std::int64_t kFileRecheckNs = 1'000'000'000;
+constexpr std::int64_t kFileNeverSeen = std::numeric_limits<std::int64_t>::min();
+
+std::int64_t steady_now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+struct TileService::SlideEntry {
+  explicit SlideEntry(catalog::SlideRecord r)
+      : record(std::move(r)),
+        cache_prefix(record.id + "|" + std::to_string(record.file_bytes) + "|" + std::to_string(record.mtime_ns) +
+                     "|") {}
+  catalog::SlideRecord record;
+  std::string cache_prefix;  ///< the file's identity in cache keys: "<id>|<bytes>|<mtime>|"
+  /// steady_now_ns() of the last SlidePool::acquire that found the file and could read it;
+  /// reset by one that could not.
+  mutable std::atomic<std::int64_t> file_seen_ns{kFileNeverSeen};
+};
+
 struct TileService::Snapshot {
-  std::unordered_map<std::string, catalog::SlideRecord> by_id;
+  std::unordered_map<std::string, SlideEntry> by_id;
 };
 
 struct TileService::OpenSlide {
+  const SlideEntry* entry = nullptr;
   const catalog::SlideRecord* record = nullptr;
-  std::shared_ptr<const Snapshot> snapshot;  // keeps `record` alive
-  std::shared_ptr<const slide::SlideReader> reader;
+  std::shared_ptr<const Snapshot> snapshot;  // keeps `entry` and `record` alive
+  std::shared_ptr<const slide::SlideReader> reader;  ///< null until attach_reader()
 };
 
 TileService::TileService(const catalog::SlideCatalog& catalog, slide::SlidePool& pool, slide::TileCache& cache,
@@ -48,12 +74,16 @@ std::shared_ptr<const TileService::Snapshot> TileService::snapshot() const {
 Status TileService::refresh() {
   MCVAL_TRY_ASSIGN(records, catalog_.list_slides(std::nullopt, /*include_removed=*/true));
   auto next = std::make_shared<Snapshot>();
-  for (auto& r : records) next->by_id.emplace(r.id, std::move(r));
+  for (auto& r : records) {
+    std::string id = r.id;
+    next->by_id.try_emplace(std::move(id), std::move(r));
+  }
   const auto previous = snapshot();
-  for (const auto& [id, record] : previous->by_id) {
+  for (const auto& [id, entry] : previous->by_id) {
+    const auto& record = entry.record;
     const auto it = next->by_id.find(id);
-    if (it == next->by_id.end() || it->second.file_bytes != record.file_bytes ||
-        it->second.mtime_ns != record.mtime_ns || it->second.status != record.status) {
+    if (it == next->by_id.end() || it->second.record.file_bytes != record.file_bytes ||
+        it->second.record.mtime_ns != record.mtime_ns || it->second.record.status != record.status) {
       cache_.erase_prefix(id + "|");
     }
   }
@@ -66,15 +96,22 @@ Result<catalog::SlideRecord> TileService::slide(const std::string& id) const {
   const auto snap = snapshot();
   const auto it = snap->by_id.find(id);
   if (it == snap->by_id.end()) return Error{ErrorCode::slide_not_found, "no slide with id '" + id + "'"};
-  return it->second;
+  return it->second.record;
 }
 
 Result<TileService::OpenSlide> TileService::open(const std::string& id) const {
+  MCVAL_TRY_ASSIGN(s, resolve(id));
+  MCVAL_TRY(attach_reader(s));
+  return s;
+}
+
+Result<TileService::OpenSlide> TileService::resolve(const std::string& id) const {
   OpenSlide s;
   s.snapshot = snapshot();
   const auto it = s.snapshot->by_id.find(id);
   if (it == s.snapshot->by_id.end()) return Error{ErrorCode::slide_not_found, "no slide with id '" + id + "'"};
-  s.record = &it->second;
+  s.entry = &it->second;
+  s.record = &it->second.record;
   switch (s.record->status) {
     case catalog::SlideStatus::removed:
       return Error{ErrorCode::slide_gone, "slide " + id + " was removed from the slide store"};
@@ -83,6 +120,10 @@ Result<TileService::OpenSlide> TileService::open(const std::string& id) const {
     case catalog::SlideStatus::ok:
       break;
   }
+  return s;
+}
+
+Status TileService::attach_reader(OpenSlide& s) const {
   // The catalogue made relative_path; refuse anything that could leave the root regardless.
   const std::filesystem::path relative(s.record->relative_path);
   for (const auto& part : relative) {
@@ -90,14 +131,22 @@ Result<TileService::OpenSlide> TileService::open(const std::string& id) const {
       return Error{ErrorCode::internal, "catalogue path escapes the slide root: " + s.record->relative_path};
     }
   }
+  const auto looked_at = steady_now_ns();
   auto reader = pool_.acquire({options_.slide_root / relative, s.record->file_bytes, s.record->mtime_ns});
   if (!reader.ok()) {
+    s.entry->file_seen_ns.store(kFileNeverSeen, std::memory_order_relaxed);
     Error error = std::move(reader).error();
     error.detail = without_root(std::move(error.detail), options_.slide_root);
     return error;
   }
   s.reader = std::move(reader).value();
-  return s;
+  s.entry->file_seen_ns.store(looked_at, std::memory_order_relaxed);
+  return {};
+}
+
+bool TileService::file_seen_recently(const OpenSlide& s) {
+  const std::int64_t seen = s.entry->file_seen_ns.load(std::memory_order_relaxed);
+  return seen != kFileNeverSeen && steady_now_ns() - seen < kFileRecheckNs;
 }
 
 Result<std::string> TileService::etag_for(const std::string& id, const std::string& request_key) const {
@@ -112,13 +161,18 @@ Result<std::string> TileService::etag_for(const std::string& id, const std::stri
   return "\"" + sha256_hex(identity).substr(0, 32) + "\"";
 }
 
-std::string TileService::cache_prefix(const OpenSlide& s) {
-  return s.record->id + "|" + std::to_string(s.record->file_bytes) + "|" + std::to_string(s.record->mtime_ns) + "|";
-}
+const std::string& TileService::cache_prefix(const OpenSlide& s) { return s.entry->cache_prefix; }
 
-Result<EncodedImage> TileService::cached_or_render(const OpenSlide& s, const std::string& request_key,
+Result<EncodedImage> TileService::cached_or_render(OpenSlide& s, const std::string& request_key,
                                                    const std::function<Result<EncodedImage>()>& render) const {
   const std::string key = cache_prefix(s) + request_key;
+  if (s.reader == nullptr) {
+    // The warm path: no look at the file while an earlier one still vouches for it.
+    if (file_seen_recently(s)) {
+      if (auto hit = cache_.get(key)) return hit;
+    }
+    MCVAL_TRY(attach_reader(s));
+  }
   if (auto hit = cache_.get(key)) return hit;
   MCVAL_TRY_ASSIGN(rendered, render());
   cache_.put(key, rendered);
@@ -271,11 +325,12 @@ Result<slide::RgbImage> TileService::default_dzi_pixels(const slide::SlideReader
 
 Result<EncodedImage> TileService::dzi_tile(const std::string& id, int level, std::int64_t col, std::int64_t row,
                                            ImageFormat format) const {
-  MCVAL_TRY_ASSIGN(s, open(id));
-  const auto geometry = dzi_geometry(s.reader->properties(), options_.dzi_native_tiles);
-  MCVAL_TRY_ASSIGN(request, geometry.tile(level, col, row));
+  MCVAL_TRY_ASSIGN(s, resolve(id));
   const std::string key = dzi_tile_key(level, col, row, format);
+  // Only a valid address was ever cached: the address is checked against the slide on a miss.
   auto tile = cached_or_render(s, key, [&]() -> Result<EncodedImage> {
+    const auto geometry = dzi_geometry(s.reader->properties(), options_.dzi_native_tiles);
+    MCVAL_TRY_ASSIGN(request, geometry.tile(level, col, row));
     MCVAL_TRY_ASSIGN(etag, etag_for(id, key));
     if (format == ImageFormat::jpeg) {
       if (auto stored = stored_tile(*s.reader, request.l0_x, request.l0_y, request.slide_level, request.read_width,
@@ -354,12 +409,13 @@ Result<nlohmann::json> TileService::iiif_info(const std::string& id, const std::
 }
 
 Result<EncodedImage> TileService::iiif_image(const std::string& id, const IiifRequest& request) const {
-  MCVAL_TRY_ASSIGN(s, open(id));
-  const auto& base = s.reader->properties().levels.front();
-  MCVAL_TRY_ASSIGN(plan, resolve_iiif_request(request, base.width, base.height,
-                                              IiifLimits{options_.max_output_pixels, 0, 0}));
+  MCVAL_TRY_ASSIGN(s, resolve(id));
   const std::string key = iiif_key(request);
+  // Only a request that resolved was ever cached: it is resolved against the slide on a miss.
   auto result = cached_or_render(s, key, [&]() -> Result<EncodedImage> {
+    const auto& base = s.reader->properties().levels.front();
+    MCVAL_TRY_ASSIGN(plan, resolve_iiif_request(request, base.width, base.height,
+                                                IiifLimits{options_.max_output_pixels, 0, 0}));
     MCVAL_TRY_ASSIGN(etag, etag_for(id, key));
     const bool as_stored = request.format == ImageFormat::jpeg && !request.mirror && request.rotation_degrees == 0 &&
                            (request.quality == IiifQuality::default_ || request.quality == IiifQuality::color);
@@ -390,14 +446,14 @@ Result<EncodedImage> TileService::thumbnail(const std::string& id, int max_px) c
                                                   std::to_string(static_cast<int>(std::sqrt(
                                                       static_cast<double>(options_.max_output_pixels))))};
   }
-  MCVAL_TRY_ASSIGN(s, open(id));
-  const auto& base = s.reader->properties().levels.front();
-  const double scale = std::min({1.0, static_cast<double>(max_px) / static_cast<double>(base.width),
-                                 static_cast<double>(max_px) / static_cast<double>(base.height)});
-  const auto out_w = std::max<std::int64_t>(1, std::llround(static_cast<double>(base.width) * scale));
-  const auto out_h = std::max<std::int64_t>(1, std::llround(static_cast<double>(base.height) * scale));
+  MCVAL_TRY_ASSIGN(s, resolve(id));
   const std::string key = thumbnail_key(max_px);
   return cached_or_render(s, key, [&]() -> Result<EncodedImage> {
+    const auto& base = s.reader->properties().levels.front();
+    const double scale = std::min({1.0, static_cast<double>(max_px) / static_cast<double>(base.width),
+                                   static_cast<double>(max_px) / static_cast<double>(base.height)});
+    const auto out_w = std::max<std::int64_t>(1, std::llround(static_cast<double>(base.width) * scale));
+    const auto out_h = std::max<std::int64_t>(1, std::llround(static_cast<double>(base.height) * scale));
     MCVAL_TRY_ASSIGN(image, read_scaled(s, 0, 0, base.width, base.height, out_w, out_h));
     MCVAL_TRY_ASSIGN(etag, etag_for(id, key));
     return encode(image, ImageFormat::jpeg, options_.jpeg_quality, etag);

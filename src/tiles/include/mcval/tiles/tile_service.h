@@ -84,10 +84,20 @@ class TileService {
   static std::string thumbnail_key(int max_px);
 
  private:
+  struct SlideEntry;
   struct Snapshot;
   struct OpenSlide;
+  /// resolve() and attach_reader(): a catalogued, readable slide with its reader open.
   Result<OpenSlide> open(const std::string& id) const;
-  Result<EncodedImage> cached_or_render(const OpenSlide& slide, const std::string& request_key,
+  /// The catalogue's record for an id, refused if removed or unreadable; the file is not touched.
+  Result<OpenSlide> resolve(const std::string& id) const;
+  /// Opens the slide's reader through the pool (a stat of the file; slide_gone if it is gone).
+  Status attach_reader(OpenSlide& slide) const;
+  /// Whether an attach_reader() of this slide succeeded within the last second.
+  static bool file_seen_recently(const OpenSlide& slide);
+  /// The cached answer for `request_key`, else render() (with the reader attached) cached. A
+  /// hit needs no reader while the file was seen recently; otherwise the file is looked at first.
+  Result<EncodedImage> cached_or_render(OpenSlide& slide, const std::string& request_key,
                                         const std::function<Result<EncodedImage>()>& render) const;
   /// Pixels of a Deep Zoom tile: the native grid scales like IIIF, the default grid exactly as
   /// OpenSlide Python does.
@@ -96,7 +106,7 @@ class TileService {
   static Result<slide::RgbImage> default_dzi_pixels(const slide::SlideReader& reader,
                                                     const slide::DeepZoomTileRequest& request);
   /// The slide file's identity in cache keys: "<id>|<bytes>|<mtime>|".
-  static std::string cache_prefix(const OpenSlide& slide);
+  static const std::string& cache_prefix(const OpenSlide& slide);
   /// A level-0 rectangle scaled to (out_w, out_h): from the reduced levels for a power-of-two
   /// reduction the file does not store, otherwise read at the best level and reduced.
   Result<slide::RgbImage> read_scaled(const OpenSlide& slide, std::int64_t x, std::int64_t y, std::int64_t w,
