@@ -361,6 +361,7 @@ int run_serve(const Config& config) {
   server_options.port = listen->second;
   server_options.threads = config.threads > 0 ? config.threads : std::max(4, 2 * cores);
   server_options.cors = *cors;
+  server_options.idle_timeout_seconds = config.idle_timeout_s;
   server_options.access_log = config.access_log == "off"      ? http::AccessLog::off
                               : config.access_log == "errors" ? http::AccessLog::errors
                                                               : http::AccessLog::all;

@@ -143,6 +143,9 @@ Status validate(const Config& config) {
   if (config.shutdown_delay_s < 0 || config.shutdown_delay_s > 600) {
     return Error{ErrorCode::config_invalid, "shutdown_delay_s must be 0-600"};
   }
+  if (config.idle_timeout_s < 1 || config.idle_timeout_s > 3600) {
+    return Error{ErrorCode::config_invalid, "idle_timeout_s must be 1-3600"};
+  }
   if (config.shutdown_grace_s < 0 || config.shutdown_grace_s > 3600) {
     return Error{ErrorCode::config_invalid, "shutdown_grace_s must be 0-3600"};
   }

@@ -47,7 +47,7 @@ Response image_response(const tiles::EncodedImage& image) {
   Response r;
   r.status = 200;
   r.content_type = image->content_type;
-  r.body = image->bytes;
+  r.shared_body = std::shared_ptr<const std::string>(image, &image->bytes);  // no copy of the cached bytes
   r.header("ETag", image->etag);
   r.header("Cache-Control", kTileCacheControl);
   return r;

@@ -302,9 +302,13 @@ void write_access_log(const Request& request, const std::string& route_name, int
   log::write_line_batched(line);
 }
 
+/// A response whose body is bytes shared with their owner (Response::shared_body), not copied.
+using SharedBodyResponse = bhttp::response<bhttp::span_body<const char>>;
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, HttpServer::Impl& server) : stream_(std::move(socket)), server_(server) {
+  Session(tcp::socket socket, HttpServer::Impl& server)
+      : stream_(std::move(socket)), server_(server), idle_timer_(stream_.get_executor()) {
     beast::error_code ec;
     const auto endpoint = stream_.socket().remote_endpoint(ec);
     if (!ec) {
@@ -329,13 +333,26 @@ class Session : public std::enable_shared_from_this<Session> {
         if (auto self = weak.lock()) net::post(self->stream_.get_executor(), [self] { self->close_if_idle(); });
       };
     }
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      self->last_progress_ = std::chrono::steady_clock::now();
+      self->watch_idle(self->last_progress_ + self->idle_timeout());
+      self->read();
+    });
   }
 
  private:
   void read();
   void on_read(beast::error_code ec);
   void respond(Request& request, Response response, const std::string& route_name, bool keep_alive, bool head,
+               std::chrono::steady_clock::time_point started);
+  std::chrono::seconds idle_timeout() const { return std::chrono::seconds(server_.options.idle_timeout_seconds); }
+  /// The idle timeout: one timer per connection, re-armed about once per timeout rather than per
+  /// request (moving a timer is a system call), that closes the connection once nothing has
+  /// progressed for idle_timeout(): no request started coming in, or an answer is not taken.
+  void watch_idle(std::chrono::steady_clock::time_point deadline);
+  void on_idle_check();
+  /// Metrics and the access log of one answer.
+  void account(const Request& request, const std::string& route_name, int status, std::size_t body_bytes,
                std::chrono::steady_clock::time_point started);
   void on_write(bool keep_alive, beast::error_code ec);
   void drain_and_close();
@@ -349,10 +366,35 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::shared_ptr<bhttp::response<bhttp::string_body>> response_;
+  std::shared_ptr<SharedBodyResponse> shared_response_;  ///< or this, sending shared_body_
+  std::shared_ptr<const std::string> shared_body_;
   std::string remote_;
   std::string remote_ip_;
   bool waiting_for_request_ = false;  ///< on the strand: a read of the next request is pending
+  net::steady_timer idle_timer_;
+  /// When a request was last awaited or an answer last started: idle time counts from here.
+  std::chrono::steady_clock::time_point last_progress_{};
 };
+
+void Session::watch_idle(std::chrono::steady_clock::time_point deadline) {
+  idle_timer_.expires_at(deadline);
+  idle_timer_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+    if (ec) return;  // cancelled: the session is gone
+    if (auto self = weak.lock()) self->on_idle_check();
+  });
+}
+
+void Session::on_idle_check() {
+  const auto deadline = last_progress_ + idle_timeout();
+  if (std::chrono::steady_clock::now() < deadline) {
+    watch_idle(deadline);
+    return;
+  }
+  // Pending reads and writes end with operation_aborted, which ends the session.
+  beast::error_code ignored;
+  stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  stream_.socket().close(ignored);
+}
 
 void Session::read() {
   if (server_.draining && buffer_.size() == 0) {
@@ -363,7 +405,7 @@ void Session::read() {
   parser_.emplace();
   parser_->body_limit(server_.options.max_body_bytes);
   parser_->header_limit(static_cast<std::uint32_t>(server_.options.max_header_bytes));
-  stream_.expires_after(std::chrono::seconds(server_.options.idle_timeout_seconds));
+  last_progress_ = std::chrono::steady_clock::now();
   bhttp::async_read(stream_, buffer_, *parser_,
                     [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
 }
@@ -411,34 +453,61 @@ void Session::on_read(beast::error_code ec) {
 
 void Session::respond(Request& request, Response response, const std::string& route_name, bool keep_alive, bool head,
                       std::chrono::steady_clock::time_point started) {
-  auto res = std::make_shared<bhttp::response<bhttp::string_body>>(static_cast<bhttp::status>(response.status), 11);
-  res->set(bhttp::field::server, "mcval");
-  res->set(bhttp::field::content_type, response.content_type);
-  for (auto& [name, value] : response.headers) res->insert(name, value);
   keep_alive = keep_alive && !server_.draining;  // a shutting-down server closes after each answer
-  res->keep_alive(keep_alive);
-  const std::size_t body_bytes = response.body.size();
-  if (head || response.status == 304 || response.status == 204) {
+  const auto status = static_cast<bhttp::status>(response.status);
+  const std::size_t body_bytes = response.body_bytes().size();
+  const bool bodiless = head || response.status == 304 || response.status == 204;
+  const auto set_head = [&](auto& res) {
+    res.set(bhttp::field::server, "mcval");
+    res.set(bhttp::field::content_type, response.content_type);
+    for (auto& [name, value] : response.headers) res.insert(name, value);
+    res.keep_alive(keep_alive);
+  };
+  if (response.shared_body && !bodiless) {
+    // Sent straight from the bytes it shares (a cached tile), which it keeps alive until written.
+    auto res = std::make_shared<SharedBodyResponse>(status, 11);
+    set_head(*res);
+    res->body() = SharedBodyResponse::body_type::value_type(response.shared_body->data(), body_bytes);
+    res->prepare_payload();
+    shared_body_ = std::move(response.shared_body);
+    shared_response_ = res;
+    account(request, route_name, response.status, body_bytes, started);
+    last_progress_ = std::chrono::steady_clock::now();
+    bhttp::async_write(stream_, *res, [self = shared_from_this(), keep_alive](beast::error_code e, std::size_t) {
+      self->on_write(keep_alive, e);
+    });
+    return;
+  }
+  auto res = std::make_shared<bhttp::response<bhttp::string_body>>(status, 11);
+  set_head(*res);
+  if (bodiless) {
     if (response.status != 304 && response.status != 204) res->content_length(body_bytes);
   } else {
     res->body() = std::move(response.body);
     res->prepare_payload();
   }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  server_.metrics.observe_request(route_name, response.status, seconds);
-  const AccessLog access_log = server_.options.access_log;
-  if (access_log == AccessLog::all ||
-      (access_log == AccessLog::errors && (response.status >= 400 || seconds >= 1.0))) {
-    write_access_log(request, route_name, response.status, body_bytes, seconds);
-  }
+  account(request, route_name, response.status, body_bytes, started);
+  last_progress_ = std::chrono::steady_clock::now();
   response_ = std::move(res);
   bhttp::async_write(stream_, *response_, [self = shared_from_this(), keep_alive](beast::error_code e, std::size_t) {
     self->on_write(keep_alive, e);
   });
 }
 
+void Session::account(const Request& request, const std::string& route_name, int status, std::size_t body_bytes,
+                      std::chrono::steady_clock::time_point started) {
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  server_.metrics.observe_request(route_name, status, seconds);
+  const AccessLog access_log = server_.options.access_log;
+  if (access_log == AccessLog::all || (access_log == AccessLog::errors && (status >= 400 || seconds >= 1.0))) {
+    write_access_log(request, route_name, status, body_bytes, seconds);
+  }
+}
+
 void Session::on_write(bool keep_alive, beast::error_code ec) {
   response_.reset();
+  shared_response_.reset();
+  shared_body_.reset();
   if (ec) return;
   if (!keep_alive) {
     drain_and_close();

@@ -179,6 +179,77 @@ class GracefulShutdownTest(unittest.TestCase):
         self.assertEqual(damaged.returncode, 11, damaged.stdout + damaged.stderr)
 
 
+class IdleTimeoutTest(unittest.TestCase):
+    """--idle-timeout-s: a connection without progress is closed, a busy one never is."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.ws = Workspace()
+        cls.ws.add_slide("centre-a", "cmu.svs")
+        cls.server = Server(cls.ws, extra_args=("--idle-timeout-s", "1"))
+        host, port = cls.server.address.rsplit(":", 1)
+        cls.endpoint = (host, int(port))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+        cls.ws.cleanup()
+
+    def closed_after(self, sock):
+        """Seconds until the server closed `sock` (read to its end)."""
+        started = time.monotonic()
+        read_response(sock)
+        return time.monotonic() - started
+
+    def test_silent_and_trickling_connections_are_closed(self):
+        silent = socket.create_connection(self.endpoint, timeout=30)
+        # Headers that never end, one byte every 0.3 s: the timeout counts from the request's start.
+        trickling = socket.create_connection(self.endpoint, timeout=30)
+        started = time.monotonic()
+        closed = False
+        for byte in b"GET /healthz HTTP/1.1\r\nX-Slow: " + b"a" * 40:
+            try:
+                trickling.sendall(bytes([byte]))
+            except OSError:
+                closed = True
+                break
+            time.sleep(0.3)
+            if time.monotonic() - started > 6:
+                break
+        if not closed:
+            self.assertEqual(read_response(trickling), b"")
+        self.assertLess(time.monotonic() - started, 6, "a trickling request outlived the idle timeout")
+        self.assertLess(self.closed_after(silent), 3)
+        silent.close()
+        trickling.close()
+        self.assertEqual(self.server.get("/healthz").status, 200)
+
+    def test_a_connection_in_use_stays_open_past_the_timeout(self):
+        sock = socket.create_connection(self.endpoint, timeout=30)
+        reader = sock.makefile("rb")
+        started = time.monotonic()
+        answers = 0
+        while time.monotonic() - started < 3.5:  # three and a half timeouts, one connection
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: mcval\r\n\r\n")
+            status = reader.readline()
+            self.assertIn(b"200 OK", status, "answer %d" % answers)
+            length = 0
+            while True:
+                line = reader.readline()
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+                if line in (b"\r\n", b""):
+                    break
+            reader.read(length)
+            answers += 1
+            time.sleep(0.25)
+        self.assertGreater(answers, 10)
+        # Once silent, it is closed within about a timeout.
+        self.assertLess(self.closed_after(sock), 3)
+        reader.close()
+        sock.close()
+
+
 class BackupTest(unittest.TestCase):
     def test_backup_is_a_consistent_copy_and_old_ones_go(self):
         ws = Workspace()

@@ -37,12 +37,17 @@ struct Response {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
+  /// A body shared with its owner (a cached tile) instead of copied into `body`; when set it is
+  /// what is sent, and `body` stays empty.
+  std::shared_ptr<const std::string> shared_body;
   std::vector<std::pair<std::string, std::string>> headers;
   /// Pages of other web origins may read this response as the server's CorsPolicy allows
   /// (set by the Deep Zoom and IIIF routes; dispatch() adds the headers).
   bool cross_origin = false;
 
   Response& header(std::string name, std::string value);
+  /// The bytes sent: `shared_body` if set, else `body`.
+  std::string_view body_bytes() const { return shared_body ? std::string_view(*shared_body) : std::string_view(body); }
   static Response json(int status, const std::string& body);
 };
 
