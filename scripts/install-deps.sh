@@ -12,7 +12,7 @@ DEBIAN_PACKAGES=(
   # C/C++ libraries
   libopenslide-dev libboost-dev libjpeg62-turbo-dev libpng-dev libtiff-dev
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libsqlite3-dev libssl-dev
-  libgtest-dev libgmock-dev libturbojpeg0-dev
+  libgtest-dev libgmock-dev libturbojpeg0-dev libjemalloc-dev
   # inference: OpenCV's DNN module runs the ONNX models, imgproc does tissue detection
   libopencv-core-dev libopencv-imgproc-dev libopencv-dnn-dev
   # test oracles and tools (Debian python under /usr/bin/python3)

@@ -19,6 +19,7 @@ RUNTIME_OF = {
     "libpng-dev": "libpng16-16",
     "libtiff-dev": "libtiff6",
     "libturbojpeg0-dev": "libturbojpeg0",
+    "libjemalloc-dev": "libjemalloc2",
     "libspdlog-dev": "libspdlog1.10",
     "libfmt-dev": "libfmt9",
     "libsqlite3-dev": "libsqlite3-0",
