@@ -252,7 +252,7 @@ int run_serve(const Config& config) {
 
   auto catalog = catalog::SqliteCatalog::open(catalog_file(config));
   if (!catalog.ok()) return fail(catalog.error());
-  const slide::OpenSlideSource source;
+  const slide::OpenSlideSource source(static_cast<std::size_t>(config.decoded_tile_cache_bytes));
   slide::SlidePool pool(source, static_cast<std::size_t>(config.max_open_slides));
   slide::TileCache cache(static_cast<std::uint64_t>(config.tile_cache_bytes));
   tiles::TileServiceOptions tile_options;

@@ -157,6 +157,9 @@ Status validate(const Config& config) {
   }
   if (config.tile_cache_bytes < 0) return Error{ErrorCode::config_invalid, "tile_cache_bytes must be >= 0"};
   if (config.max_open_slides < 1) return Error{ErrorCode::config_invalid, "max_open_slides must be >= 1"};
+  if (config.decoded_tile_cache_bytes < 0) {
+    return Error{ErrorCode::config_invalid, "decoded_tile_cache_bytes must be >= 0"};
+  }
   if (config.max_region_pixels < 1) return Error{ErrorCode::config_invalid, "max_region_pixels must be >= 1"};
   if (config.threads < 0) return Error{ErrorCode::config_invalid, "threads must be >= 0"};
   if (config.log_format != "json" && config.log_format != "text") {

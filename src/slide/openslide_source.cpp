@@ -193,7 +193,7 @@ Result<std::shared_ptr<const SlideReader>> OpenSlideSource::open(const std::file
   // Aperio and generic tiled TIFF keep each pyramid level as one tiled TIFF directory, so their
   // stored JPEG tiles can be served as they are (other TIFF-based formats lay levels out otherwise).
   std::unique_ptr<const TiffJpegTiles> stored;
-  if (props.vendor == "aperio" || props.vendor == "generic-tiff") stored = TiffJpegTiles::open(path, props);
+  if (props.vendor == "aperio" || props.vendor == "generic-tiff") stored = TiffJpegTiles::open(path, props, decoded_tile_cache_bytes_);
   return std::shared_ptr<const SlideReader>(
       std::make_shared<OpenSlideReader>(std::move(osr), std::move(props), std::move(stored)));
 }

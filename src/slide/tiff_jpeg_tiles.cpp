@@ -245,7 +245,8 @@ TiffJpegTiles::~TiffJpegTiles() {
 }
 
 std::unique_ptr<const TiffJpegTiles> TiffJpegTiles::open(const std::filesystem::path& path,
-                                                         const SlideProperties& slide) {
+                                                         const SlideProperties& slide,
+                                                         std::size_t decoded_cache_bytes) {
   TIFFOpenOptions* options = TIFFOpenOptionsAlloc();
   TIFFOpenOptionsSetErrorHandlerExtR(options, quiet, nullptr);
   TIFFOpenOptionsSetWarningHandlerExtR(options, quiet, nullptr);
@@ -259,6 +260,7 @@ std::unique_ptr<const TiffJpegTiles> TiffJpegTiles::open(const std::filesystem::
   } while (TIFFReadDirectory(tiff.get()) == 1 && directories.size() < 64);
 
   std::unique_ptr<TiffJpegTiles> tiles(new TiffJpegTiles());
+  tiles->decoded_budget_ = decoded_cache_bytes;
   bool any = false;
   for (const auto& info : slide.levels) {
     std::unique_ptr<Level> match;
@@ -395,7 +397,7 @@ std::optional<RgbImage> TiffJpegTiles::read_region(int level, std::int64_t l0_x,
                static_cast<int>(iy1 - y0), background);
   const bool bulk_read = std::int64_t{width} * height > 2 * std::int64_t{l->tile_w} * l->tile_h;
   const std::int64_t level_tiles = l->tiles_across * ((l->height + l->tile_h - 1) / l->tile_h);
-  const bool level_fits = level_tiles * l->tile_w * l->tile_h * 3 <= static_cast<std::int64_t>(kDecodedCacheBytes);
+  const bool level_fits = level_tiles * l->tile_w * l->tile_h * 3 <= static_cast<std::int64_t>(decoded_budget_);
   for (std::int64_t ty = iy0 / l->tile_h; ty <= (iy1 - 1) / l->tile_h; ++ty) {
     for (std::int64_t tx = ix0 / l->tile_w; tx <= (ix1 - 1) / l->tile_w; ++tx) {
       const auto index = static_cast<std::uint64_t>(ty * l->tiles_across + tx);
@@ -438,6 +440,11 @@ std::optional<RgbImage> TiffJpegTiles::read_region(int level, std::int64_t l0_x,
   return out;
 }
 
+std::size_t TiffJpegTiles::decoded_cache_bytes_held() const {
+  std::lock_guard lock(decoded_mutex_);
+  return decoded_bytes_;
+}
+
 TiffJpegTiles::Pixels TiffJpegTiles::cached_tile(std::uint64_t key) const {
   std::lock_guard lock(decoded_mutex_);
   const auto it = decoded_index_.find(key);
@@ -458,11 +465,11 @@ TiffJpegTiles::Pixels TiffJpegTiles::decoded_tile(const Level& l, std::uint64_t 
   Pixels shared = std::move(pixels);
   std::vector<Pixels> dropped;  // freed after the lock is released
   std::lock_guard lock(decoded_mutex_);
-  if (decoded_index_.count(key) == 0 && bytes <= kDecodedCacheBytes) {
+  if (decoded_index_.count(key) == 0 && bytes <= decoded_budget_) {
     decoded_lru_.push_front({key, shared, bytes});
     decoded_index_.emplace(key, decoded_lru_.begin());
     decoded_bytes_ += bytes;
-    while (decoded_bytes_ > kDecodedCacheBytes) {
+    while (decoded_bytes_ > decoded_budget_) {
       auto& victim = decoded_lru_.back();
       decoded_bytes_ -= victim.bytes;
       dropped.push_back(std::move(victim.pixels));

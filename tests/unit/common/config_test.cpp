@@ -76,6 +76,13 @@ TEST(Config, ValidateRejectsOutOfRange) {
   c = Config::defaults();
   c.log_format = "xml";
   EXPECT_FALSE(validate(c).ok());
+  c = Config::defaults();
+  c.decoded_tile_cache_bytes = -1;
+  const auto refused = validate(c);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().detail.find("decoded_tile_cache_bytes"), std::string::npos);
+  c.decoded_tile_cache_bytes = 0;  // none kept
+  EXPECT_TRUE(validate(c).ok());
 }
 
 }  // namespace

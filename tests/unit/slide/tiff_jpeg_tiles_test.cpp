@@ -117,6 +117,46 @@ TEST(TiffJpegTiles, EdgeMisalignedAndResizedReadsAreNotStoredTiles) {
   EXPECT_TRUE(tiles->read(0, 240, 480, 240, 240).jpeg);
 }
 
+// The LRU of decoded tiles holds at most its budget, whatever is read: with room for five CMU
+// tiles, reading every tile of the level one by one keeps the last five and the pixels stay
+// OpenSlide's; with no budget nothing is kept; the default keeps CMU's whole level (22.5 MB).
+TEST(TiffJpegTiles, DecodedTilesStayWithinTheirBudget) {
+  const auto reader = open_cmu();
+  ASSERT_TRUE(reader);
+  const std::uint8_t white[3] = {255, 255, 255};
+  const std::size_t tile_bytes = 240 * 240 * 3;
+  const auto read_every_tile = [&](const TiffJpegTiles& tiles, std::size_t budget) {
+    int read = 0;
+    for (std::int64_t y = 0; y < reader->properties().levels[0].height; y += 240) {
+      for (std::int64_t x = 0; x < reader->properties().levels[0].width; x += 240) {
+        const auto decoded = tiles.read_region(0, x, y, 240, 240, white);
+        if (!decoded) ADD_FAILURE() << "tile at " << x << "," << y << " not decoded";
+        EXPECT_LE(tiles.decoded_cache_bytes_held(), budget);
+        if (++read % 17 == 0 && decoded) {  // a sample against OpenSlide
+          const auto expected = reader->read_region(x, y, 0, 240, 240);
+          EXPECT_TRUE(expected.ok() && test::max_abs_diff(*decoded, *expected) == 0) << "tile at " << x << "," << y;
+        }
+      }
+    }
+    return read;
+  };
+
+  const auto five = TiffJpegTiles::open(test::cmu_slide(), reader->properties(), 5 * tile_bytes);
+  ASSERT_TRUE(five);
+  EXPECT_EQ(read_every_tile(*five, 5 * tile_bytes), 10 * 13);
+  EXPECT_EQ(five->decoded_cache_bytes_held(), 5 * tile_bytes);
+
+  const auto none = TiffJpegTiles::open(test::cmu_slide(), reader->properties(), 0);
+  ASSERT_TRUE(none);
+  read_every_tile(*none, 0);
+  EXPECT_EQ(none->decoded_cache_bytes_held(), 0u);
+
+  const auto whole = TiffJpegTiles::open(test::cmu_slide(), reader->properties());
+  ASSERT_TRUE(whole);
+  read_every_tile(*whole, TiffJpegTiles::kDefaultDecodedCacheBytes);
+  EXPECT_EQ(whole->decoded_cache_bytes_held(), 130 * tile_bytes);
+}
+
 // The part of an edge tile inside the level is the stored stream cut losslessly (CMU's tiles are
 // RGB without subsampling, so the cut changes no pixel): decoded, exactly OpenSlide's pixels.
 TEST(TiffJpegTiles, EdgeTilesAreCutLosslesslyToTheLevel) {

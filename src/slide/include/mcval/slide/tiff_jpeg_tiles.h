@@ -26,14 +26,17 @@ enum class StoredTileMiss {
 
 /// Stored JPEG tiles of the directories that hold a slide's pyramid levels. Thread-safe (reads
 /// use pread on a descriptor the object owns). Stored tiles a region needs (nearly) all of are
-/// decoded whole and kept in a small LRU of kDecodedCacheBytes per open slide (as OpenSlide keeps
-/// its own per handle), so a region that shares them with the previous ones does not decode them
-/// again; of the others only the part the region needs is decoded, and not kept.
+/// decoded whole and kept in a small LRU per open slide (`decoded_cache_bytes`, 32 MiB unless
+/// said; as OpenSlide keeps its own per handle), so a region that shares them with the previous
+/// ones does not decode them again; of the others only the part the region needs is decoded, and
+/// not kept.
 class TiffJpegTiles {
  public:
   /// Opens `path` with libtiff and finds, for every level of `slide`, the tiled directory of the
-  /// same size. Null when the file is not a TIFF or no level is stored as tiled JPEG.
-  static std::unique_ptr<const TiffJpegTiles> open(const std::filesystem::path& path, const SlideProperties& slide);
+  /// same size. Null when the file is not a TIFF or no level is stored as tiled JPEG. At most
+  /// `decoded_cache_bytes` of decoded tiles are kept (0: none).
+  static std::unique_ptr<const TiffJpegTiles> open(const std::filesystem::path& path, const SlideProperties& slide,
+                                                   std::size_t decoded_cache_bytes = kDefaultDecodedCacheBytes);
   ~TiffJpegTiles();
   TiffJpegTiles(const TiffJpegTiles&) = delete;
   TiffJpegTiles& operator=(const TiffJpegTiles&) = delete;
@@ -57,7 +60,9 @@ class TiffJpegTiles {
   std::optional<RgbImage> read_region(int level, std::int64_t l0_x, std::int64_t l0_y, int width, int height,
                                       const std::uint8_t (&background)[3]) const;
 
-  static constexpr std::size_t kDecodedCacheBytes = 32u << 20;
+  static constexpr std::size_t kDefaultDecodedCacheBytes = 32u << 20;
+  /// Bytes of decoded tiles the LRU holds now (never above the budget given to open).
+  std::size_t decoded_cache_bytes_held() const;
 
   /// Levels stored as JPEG tiles (true) or not, by OpenSlide level index.
   std::vector<bool> jpeg_levels() const;
@@ -88,6 +93,7 @@ class TiffJpegTiles {
   mutable std::list<Decoded> decoded_lru_;  // front: most recent
   mutable std::unordered_map<std::uint64_t, decltype(decoded_lru_)::iterator> decoded_index_;
   mutable std::size_t decoded_bytes_ = 0;
+  std::size_t decoded_budget_ = kDefaultDecodedCacheBytes;
 };
 
 }  // namespace mcval::slide
