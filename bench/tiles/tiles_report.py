@@ -92,16 +92,19 @@ def markdown(results, partial=False):
             rows = []
             for target, runs in sr["runs"].items():
                 for c, r in sorted(runs.get(scenario, {}).items(), key=lambda kv: int(kv[0])):
-                    rows.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                    rows.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |%s" % (
                         target, c, fmt(r["requests_per_s"]), fmt(r["p50_ms"], 2), fmt(r["p99_ms"], 2),
                         fmt(r["cpu_s_per_1000"], 2), fmt(r["peak_rss_mib"], 0), r["errors"],
-                        "-" if r.get("stored_jpeg_share") is None else "%.0f%%" % (100 * r["stored_jpeg_share"])))
+                        "-" if r.get("stored_jpeg_share") is None else "%.0f%%" % (100 * r["stored_jpeg_share"]),
+                        (" %s |" % r.get("passes", 1)) if scenario == "cold" else ""))
             if not rows:
                 continue
             out.append("### %s" % SCENARIO_TEXT[scenario])
             out.append("")
-            out.append("| Server | conc. | req/s | p50 ms | p99 ms | CPU s / 1,000 tiles | peak RSS MiB | errors | stored JPEG sent |")
-            out.append("|---|---|---|---|---|---|---|---|---|")
+            passes = (" passes |", "---|") if scenario == "cold" else ("", "")
+            out.append("| Server | conc. | req/s | p50 ms | p99 ms | CPU s / 1,000 tiles | peak RSS MiB | errors | stored JPEG sent |"
+                       + passes[0])
+            out.append("|---|---|---|---|---|---|---|---|---|" + passes[1])
             out += rows
             out.append("")
         failed = {t: r["failed"] for t, r in sr["runs"].items() if "failed" in r}
@@ -154,10 +157,12 @@ def markdown(results, partial=False):
         "1, 2, 4, ... For IIIF servers (mcval, iipsrv) the IIIF region of that tile; for Orthanc the tile or frame "
         "of the same level of the DICOMized pyramid; for the Deep Zoom servers with 254 px tiles (mcval's default "
         "DZI and OpenSlide's example) the 254 px tile holding the tile's centre at the same scale.",
-        "- Cold: each server is restarted before each cold run, so its own caches are empty (it counts as started once "
+        "- Cold: each server is restarted before each cold pass, so its own caches are empty (it counts as started once "
         "it has answered its first tile, full resolution top left, untimed: every server has opened the slide); the slide files (SVS, "
         "TIFF, Orthanc's storage) were all read once before the benchmark so the OS page cache is equally warm for "
-        "everybody. The tile list is shuffled (seeded) over the whole pyramid; no tile is asked twice.",
+        "everybody. The tile list is shuffled (seeded) over the whole pyramid; no tile is asked twice in a pass. Passes "
+        "(a fresh server each) are repeated until they add up to 0.5 s of measuring, at most 10 (column passes): "
+        "req/s and CPU over all passes, p50/p99 the median of the passes'.",
         "- Warm: the first tiles of that list are asked once (untimed), then replayed for the run's duration.",
         "- CPU s / 1,000 tiles: user + system time of the server's whole process tree (lighttpd and its iipsrv "
         "processes; Flask; Orthanc) over the run, from /proc. Peak RSS: sum of VmHWM over that tree since it started.",
