@@ -47,11 +47,12 @@ end
 
 function request()
   if mode == "once" then
-    if t_first == 0 then t_first = now() end
     -- every request sent was promised a path by delay(); a call without a promise is wrk
-    -- checking the script once before the run (script_verify_request), and takes no path
+    -- checking the script once before the run (script_verify_request): it takes no path and
+    -- starts no clock
     local p = paths[math.min(i, #paths)]
     if reserved == 0 then return wrk.format("GET", p) end
+    if t_first == 0 then t_first = now() end
     reserved = reserved - 1
     i = i + nthreads
     sent = sent + 1
