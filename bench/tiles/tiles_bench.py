@@ -347,7 +347,9 @@ def orthanc_config(args, port):
             "StorageDirectory": os.path.join(args.bench_data, "orthanc", "storage"),
             "IndexDirectory": os.path.join(args.bench_data, "orthanc", "index"),
             "Plugins": [os.path.join(ORTHANC_PLUGINS, "libOrthancWSI.so")],
-            "HttpThreadsCount": 50, "KeepAlive": True, "HttpCompressionEnabled": False,
+            # One Orthanc thread serves one connection at a time: with fewer threads than the load's
+            # connections, the rest wait behind idle keep-alive connections (a 1 s tail at c=64).
+            "HttpThreadsCount": max(50, max(args.concurrency) + 8), "KeepAlive": True, "HttpCompressionEnabled": False,
             "StorageCompression": False, "HttpDescribeErrors": False,
         }, f, indent=1)
     return conf
