@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "commands.h"
+#include "memory_metrics.h"
 #include "mcval/common/sha256.h"
 #include "mcval/audit/audit_log.h"
 #include "mcval/audit/read_aggregator.h"
@@ -312,6 +313,8 @@ int run_serve(const Config& config) {
          static_cast<double>(count_folders(reports_root))},
     };
   });
+
+  metrics.add_collector(app::memory_samples);
 
   // Who is calling (docs/security.md): bearer tokens from the configured issuers, or the local
   // user on loopback. The key source and verifier outlive the server.

@@ -414,7 +414,7 @@ def metrics(server):
     out = {}
     if status == 200:
         for line in body.decode().splitlines():
-            if line.startswith("mcval_") and " " in line:
+            if (line.startswith("mcval_") or line.startswith("process_")) and " " in line:
                 k, v = line.split(" ", 1)
                 out[k] = float(v)
     return out
@@ -783,6 +783,18 @@ def catalogue_scan(args, results):
     results["catalogue"] = res
 
 
+def slope_per_minute(samples, key, after_s=60):
+    """Least-squares slope of samples[key] in MiB per minute after the first minute (warm-up:
+    the cache fills); None without enough samples."""
+    points = [(s["t_s"] / 60, s[key]) for s in samples if s["t_s"] >= after_s and key in s]
+    if len(points) < 3:
+        return None
+    mx = sum(x for x, _ in points) / len(points)
+    my = sum(y for _, y in points) / len(points)
+    sxx = sum((x - mx) ** 2 for x, _ in points)
+    return round(sum((x - mx) * (y - my) for x, y in points) / sxx, 3) if sxx else None
+
+
 def soak(args, info, results):
     """mcval at concurrency 64 for --soak-seconds over a tile list larger than its cache: RSS sampled."""
     name = "synth" if "synth" in info else "cmu"
@@ -807,8 +819,14 @@ def soak(args, info, results):
         while wrk.poll() is None:
             hwm, rss = server.memory()
             m = metrics(server)
-            samples.append({"t_s": round(time.monotonic() - t0, 1), "rss_mib": round(rss / 2**20, 1),
-                            "cache_mib": round(m.get("mcval_tile_cache_bytes", 0) / 2**20, 1)})
+            sample = {"t_s": round(time.monotonic() - t0, 1), "rss_mib": round(rss / 2**20, 1),
+                      "cache_mib": round(m.get("mcval_tile_cache_bytes", 0) / 2**20, 1)}
+            # jemalloc's own view (when linked): live bytes, and what it holds resident.
+            for key, metric in (("allocated_mib", "mcval_allocator_allocated_bytes"),
+                                ("allocator_resident_mib", "mcval_allocator_resident_bytes")):
+                if metric in m:
+                    sample[key] = round(m[metric] / 2**20, 2)
+            samples.append(sample)
             time.sleep(5)
         out, err = wrk.communicate()
         cpu = server.cpu() - cpu0
@@ -827,10 +845,16 @@ def soak(args, info, results):
            "rss_last_minute_max_mib": max(last) if last else None,
            "stored_jpeg_share": round((after.get("mcval_tiles_stored_jpeg_total", 0) -
                                        before.get("mcval_tiles_stored_jpeg_total", 0)) / max(1, r["requests"]), 3),
-           "cache_evictions": after.get("mcval_tile_cache_evictions_total"), "samples": samples}
-    log("  soak %d s c=64: %.0f req/s, p99 %.1f ms, errors %d, RSS first minute %s MiB, last minute %s MiB, peak %s MiB" % (
-        args.soak_seconds, res["requests_per_s"], res["p99_ms"], res["errors"], res["rss_first_minute_max_mib"],
-        res["rss_last_minute_max_mib"], res["peak_rss_mib"]))
+           "cache_evictions": after.get("mcval_tile_cache_evictions_total"),
+           "rss_slope_mib_per_min": slope_per_minute(samples, "rss_mib"),
+           "allocated_slope_mib_per_min": slope_per_minute(samples, "allocated_mib"),
+           "allocator_resident_slope_mib_per_min": slope_per_minute(samples, "allocator_resident_mib"),
+           "samples": samples}
+    log("  soak %d s c=64: %.0f req/s, p99 %.1f ms, errors %d, RSS first minute %s MiB, last minute %s MiB, peak %s MiB; "
+        "slope after the first minute: RSS %s, allocated %s MiB/min" % (
+            args.soak_seconds, res["requests_per_s"], res["p99_ms"], res["errors"], res["rss_first_minute_max_mib"],
+            res["rss_last_minute_max_mib"], res["peak_rss_mib"], res["rss_slope_mib_per_min"],
+            res["allocated_slope_mib_per_min"]))
     results["soak"] = res
 
 
@@ -924,6 +948,7 @@ def write_results(args, results, partial):
         f.write(tiles_report.markdown(results, partial))
     if not partial:
         tiles_report.plot(results, base + ".png")
+        tiles_report.plot_soak(results, base + "-soak.png")
     log("wrote %s.{json,md%s}" % (base, "" if partial else ",png"))
 
 

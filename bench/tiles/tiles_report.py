@@ -15,6 +15,10 @@ def fmt(v, digits=1):
     return str(v)
 
 
+def fmt_slope(v):
+    return "-" if v is None else "%+.2f" % v
+
+
 def run(results, slide, target, scenario, c):
     return results["slides"].get(slide, {}).get("runs", {}).get(target, {}).get(scenario, {}).get(str(c))
 
@@ -149,6 +153,12 @@ def markdown(results, partial=False):
                        s["requests"], s["errors"], s["requests_per_s"], s["p50_ms"], s["p99_ms"], s["cpu_s_per_1000"],
                        100 * s["stored_jpeg_share"], fmt(s["cache_evictions"], 0), s["rss_first_minute_max_mib"],
                        s["rss_last_minute_max_mib"], s["peak_rss_mib"]))
+        if s.get("rss_slope_mib_per_min") is not None:
+            out.append("")
+            out.append("Least-squares slope after the first minute (the cache fills in it): RSS %+.2f MiB/min; "
+                       "allocator (jemalloc): live bytes %s MiB/min, resident %s MiB/min." % (
+                           s["rss_slope_mib_per_min"], fmt_slope(s.get("allocated_slope_mib_per_min")),
+                           fmt_slope(s.get("allocator_resident_slope_mib_per_min"))))
         out.append("")
     out += [
         "## How to read it",
@@ -201,5 +211,35 @@ def plot(results, path):
             ax.set_title("%s: %s" % (slide, scenario))
             ax.set_ylabel("requests/s")
     axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+
+
+def plot_soak(results, path):
+    """Memory over the soak: process RSS, jemalloc's resident and live bytes, the tile cache."""
+    soak = results.get("soak")
+    if not soak or not soak.get("samples"):
+        return
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    samples = soak["samples"]
+    minutes = [s["t_s"] / 60 for s in samples]
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for key, label in (("rss_mib", "process RSS"), ("allocator_resident_mib", "allocator resident"),
+                       ("allocated_mib", "allocator live bytes"), ("cache_mib", "tile cache (budget %d MiB)" %
+                                                                    soak["cache_budget_mib"])):
+        points = [(m, s[key]) for m, s in zip(minutes, samples) if key in s]
+        if points:
+            ax.plot([m for m, _ in points], [v for _, v in points], label=label)
+    ax.set_xlabel("minutes at concurrency 64 (%d requests, %d errors)" % (soak["requests"], soak["errors"]))
+    ax.set_ylabel("MiB")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title("mcval memory during the soak")
     fig.tight_layout()
     fig.savefig(path, dpi=90)

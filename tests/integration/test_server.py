@@ -1,6 +1,7 @@
 """The real binary serving the real CMU slide: API, Deep Zoom, IIIF, caching, metrics."""
 import io
 import json
+import os
 import time
 import unittest
 
@@ -158,6 +159,37 @@ class ServerTest(unittest.TestCase):
         self.assertIn("mcval_open_slides", text)
         hits = [l for l in text.splitlines() if l.startswith("mcval_tile_cache_hits_total ")]
         self.assertGreaterEqual(float(hits[0].split()[1]), 1)
+
+    def test_metrics_report_process_and_allocator_memory(self):
+        # Resident memory from /proc, and with jemalloc the allocator's own figures, so a
+        # growing RSS can be told apart: live allocations or memory the allocator keeps.
+        values = {}
+        for line in self.server.get("/metrics").body.decode().splitlines():
+            if line and not line.startswith("#"):
+                name, value = line.rsplit(" ", 1)
+                values[name] = float(value)
+        rss = values["process_resident_memory_bytes"]
+        self.assertGreater(rss, 4 * 2**20)
+        self.assertLess(rss, 64 * 2**30)
+        allocator = {k: v for k, v in values.items() if k.startswith("mcval_allocator_")}
+        if os.environ.get("MCVAL_WITH_JEMALLOC") != "1":
+            self.assertEqual(allocator, {})
+            return
+        self.assertEqual(set(allocator), {"mcval_allocator_%s_bytes" % s for s in
+                                          ("allocated", "active", "resident", "mapped", "retained", "metadata")})
+        self.assertGreater(allocator["mcval_allocator_allocated_bytes"], 0)
+        self.assertLessEqual(allocator["mcval_allocator_allocated_bytes"], allocator["mcval_allocator_active_bytes"])
+        self.assertLessEqual(allocator["mcval_allocator_active_bytes"], allocator["mcval_allocator_resident_bytes"])
+        self.assertLessEqual(allocator["mcval_allocator_active_bytes"], allocator["mcval_allocator_mapped_bytes"])
+        # The allocator's resident pages are part of the process's.
+        self.assertLessEqual(allocator["mcval_allocator_resident_bytes"], rss)
+        # The statistics are refreshed at each scrape: a burst of tiles moves them.
+        before = allocator["mcval_allocator_allocated_bytes"]
+        for level, x, y in ((12, 5, 7), (12, 6, 7), (12, 7, 8), (11, 3, 4), (10, 1, 2)):
+            self.assertEqual(self.server.get("/dzi/%s_files/%d/%d_%d.jpeg" % (self.id, level, x, y)).status, 200)
+        after = [l for l in self.server.get("/metrics").body.decode().splitlines()
+                 if l.startswith("mcval_allocator_allocated_bytes ")]
+        self.assertNotEqual(float(after[0].split()[1]), before)
 
     def test_access_log_is_json_with_request_id(self):
         self.server.get("/healthz", {"X-Request-Id": "log-check-1"})
