@@ -37,6 +37,32 @@ class CliTest(unittest.TestCase):
         self.assertEqual(version.returncode, 0)
         self.assertRegex(version.stdout.strip(), r"^mcval \d+\.\d+\.\d+")
 
+    def test_allocator_settings_built_in_and_overridable(self):
+        # jemalloc prints its settings at exit with stats_print; the binary's built-in string
+        # (MCVAL_MALLOC_CONF) must be in force, and MALLOC_CONF must still override it.
+        if os.environ.get("MCVAL_WITH_JEMALLOC") != "1":
+            self.skipTest("binary not linked with jemalloc")
+        expected = dict(kv.split(":", 1) for kv in os.environ["MCVAL_MALLOC_CONF"].split(","))
+        self.assertTrue(expected)
+
+        def settings(conf):
+            res = run_cli("--version", env={"MALLOC_CONF": conf})
+            self.assertEqual(res.returncode, 0, res.stderr)
+            found = {}
+            for line in res.stderr.splitlines():
+                line = line.strip()
+                if line.startswith("opt.") and ": " in line:
+                    key, value = line[len("opt."):].split(": ", 1)
+                    found[key] = value.strip('"')
+            self.assertIn("narenas", found, res.stderr[:500])
+            return found
+
+        built_in = settings("stats_print:true")
+        for key, value in expected.items():
+            self.assertEqual(built_in[key], value, key)
+        overridden = settings("stats_print:true,narenas:3")
+        self.assertEqual(overridden["narenas"], "3")
+
     def test_ingest_then_list_and_show(self):
         ingest = run_cli("ingest", "--slides", self.ws.slides, "--data", self.ws.data)
         self.assertEqual(ingest.returncode, 0, ingest.stderr)
