@@ -122,7 +122,7 @@ void jump_on_warning(j_common_ptr cinfo, int msg_level) {
 /// only the iMCU columns around it go through IDCT, upsampling and colour conversion. False if
 /// the stream is not the tile its level promises or cannot be decoded.
 bool decode_part(const std::string& jpeg, const TiffJpegTiles::Level& l, int x, int y, int w, int h, std::uint8_t* dst,
-                 std::size_t dst_stride) {
+                 std::size_t dst_stride, const std::uint8_t* dst_begin = nullptr, const std::uint8_t* dst_end = nullptr) {
   jpeg_decompress_struct cinfo;
   JpegErrors errors;
   cinfo.err = jpeg_std_error(&errors.mgr);
@@ -159,20 +159,42 @@ bool decode_part(const std::string& jpeg, const TiffJpegTiles::Level& l, int x, 
     jpeg_destroy_decompress(&cinfo);
     return false;
   }
-  // Whole rows go straight into dst; a crop goes through a row buffer, cut to the part.
+  // Whole rows go straight into dst. So does a crop when the destination buffer holds the
+  // widened row: the bytes it spills over on either side of the part (neighbouring parts, the
+  // background, the next row's start) are saved and put back, which costs two short copies
+  // instead of a copy of the whole row out of a row buffer. Otherwise (a spill past the buffer's
+  // ends, or wider than kMaxSpill) the crop goes through a row buffer, cut to the part.
   const bool whole_rows = crop_x == static_cast<JDIMENSION>(x) && crop_w == static_cast<JDIMENSION>(w);
-  JSAMPARRAY buffer =
-      whole_rows ? nullptr
-                 : (*cinfo.mem->alloc_sarray)(reinterpret_cast<j_common_ptr>(&cinfo), JPOOL_IMAGE, crop_w * 3, 1);
   const std::size_t skip_bytes = (static_cast<JDIMENSION>(x) - crop_x) * 3;
+  const std::size_t part_bytes = static_cast<std::size_t>(w) * 3;
+  const std::size_t tail_bytes = static_cast<std::size_t>(crop_w) * 3 - skip_bytes - part_bytes;
+  constexpr std::size_t kMaxSpill = 64 * 3;
+  const bool spill_in_place = !whole_rows && dst_begin != nullptr && skip_bytes <= kMaxSpill &&
+                              tail_bytes <= kMaxSpill && static_cast<std::size_t>(dst - dst_begin) >= skip_bytes &&
+                              static_cast<std::size_t>(dst_end - dst) >=
+                                  static_cast<std::size_t>(h - 1) * dst_stride + part_bytes + tail_bytes;
+  JSAMPARRAY buffer = whole_rows || spill_in_place ? nullptr
+                                                   : (*cinfo.mem->alloc_sarray)(reinterpret_cast<j_common_ptr>(&cinfo),
+                                                                                JPOOL_IMAGE, crop_w * 3, 1);
+  std::uint8_t saved_before[kMaxSpill];
+  std::uint8_t saved_after[kMaxSpill];
   for (int row = 0; row < h; ++row) {
     std::uint8_t* out = dst + static_cast<std::size_t>(row) * dst_stride;
-    JSAMPROW target = whole_rows ? out : buffer[0];
+    JSAMPROW target = whole_rows ? out : spill_in_place ? out - skip_bytes : buffer[0];
+    if (spill_in_place) {
+      std::memcpy(saved_before, out - skip_bytes, skip_bytes);
+      std::memcpy(saved_after, out + part_bytes, tail_bytes);
+    }
     if (jpeg_read_scanlines(&cinfo, &target, 1) != 1) {
       jpeg_destroy_decompress(&cinfo);
       return false;
     }
-    if (!whole_rows) std::memcpy(out, buffer[0] + skip_bytes, static_cast<std::size_t>(w) * 3);
+    if (spill_in_place) {
+      std::memcpy(out - skip_bytes, saved_before, skip_bytes);
+      std::memcpy(out + part_bytes, saved_after, tail_bytes);
+    } else if (!whole_rows) {
+      std::memcpy(out, buffer[0] + skip_bytes, part_bytes);
+    }
   }
   jpeg_destroy_decompress(&cinfo);  // aborts the decompression: the rows below are not needed
   return true;
@@ -432,7 +454,8 @@ std::optional<RgbImage> TiffJpegTiles::read_region(int level, std::int64_t l0_x,
       const auto jpeg = tile_jpeg(*l, index);
       if (!jpeg ||
           !decode_part(*jpeg, *l, static_cast<int>(cx0 - tx * l->tile_w), static_cast<int>(cy0 - ty * l->tile_h),
-                       static_cast<int>(cx1 - cx0), static_cast<int>(cy1 - cy0), dst, out.stride())) {
+                       static_cast<int>(cx1 - cx0), static_cast<int>(cy1 - cy0), dst, out.stride(),
+                       out.pixels.data(), out.pixels.data() + out.pixels.size())) {
         return std::nullopt;
       }
     }

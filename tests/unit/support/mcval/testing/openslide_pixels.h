@@ -133,9 +133,10 @@ inline std::vector<LevelRegion> random_regions(std::int64_t level_w, std::int64_
 }
 
 /// Reads `regions_per_level` random regions of every level of the slide at `path` with
-/// TiffJpegTiles::read_region, twice (with an object whose decoded-tile cache has seen the
-/// regions before, and with a fresh one), and expects OpenSlide's pixels exactly. Returns how
-/// many regions were compared.
+/// TiffJpegTiles::read_region, three times (with an object whose decoded-tile cache has seen the
+/// regions before, with a fresh one, and with one that keeps no decoded tiles, so that every
+/// part of a stored tile is decoded alone, cropped in place between its neighbours), and expects
+/// OpenSlide's pixels exactly. Returns how many regions were compared.
 inline int expect_read_region_is_openslides(const std::filesystem::path& path, int regions_per_level,
                                             std::uint64_t seed) {
   const slide::OpenSlideSource source;
@@ -160,14 +161,16 @@ inline int expect_read_region_is_openslides(const std::filesystem::path& path, i
     for (const LevelRegion& r : random_regions(info.width, info.height, tile_w, tile_h, regions_per_level, rng)) {
       const slide::RgbImage expected = openslide_pixels(osr.get(), level, downsample, r, background);
       const auto cold = slide::TiffJpegTiles::open(path, props);
-      for (const auto* tiles : {warm.get(), cold.get()}) {
+      const auto uncached = slide::TiffJpegTiles::open(path, props, 0);
+      for (const auto* tiles : {warm.get(), cold.get(), uncached.get()}) {
         const auto got = tiles->read_region(level, r.x * downsample, r.y * downsample, r.width, r.height, background);
         if (!got) {
           ADD_FAILURE() << describe(level, r) << ": not read";
           continue;
         }
         const std::string difference = first_difference(*got, expected);
-        EXPECT_EQ(difference, "") << describe(level, r) << (tiles == warm.get() ? " (warm)" : " (fresh)");
+        EXPECT_EQ(difference, "") << describe(level, r)
+                                  << (tiles == warm.get() ? " (warm)" : tiles == cold.get() ? " (fresh)" : " (uncached)");
       }
       ++compared;
     }
