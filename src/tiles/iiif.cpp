@@ -12,7 +12,12 @@ namespace {
 
 Error malformed(std::string what) { return Error{ErrorCode::iiif_malformed, std::move(what)}; }
 
-/// Non-negative decimal number without sign or exponent ("1", "0.5", ".5" not allowed).
+/// Above this a percentage is refused: far beyond any image already, and small enough that its
+/// canonical form (fixed notation, at most 31 digits before the point) parses back to itself.
+constexpr double kMaxPercentage = 1e30;
+
+/// Non-negative decimal number without sign or exponent ("1", "0.5", ".5" not allowed), at
+/// most 32 characters and at most kMaxPercentage.
 bool parse_decimal(std::string_view text, double& out) {
   if (text.empty() || text.size() > 32) return false;
   bool seen_digit = false;
@@ -28,7 +33,7 @@ bool parse_decimal(std::string_view text, double& out) {
   }
   if (text.back() == '.') return false;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return ec == std::errc{} && end == text.data() + text.size() && std::isfinite(out);
+  return ec == std::errc{} && end == text.data() + text.size() && std::isfinite(out) && out <= kMaxPercentage;
 }
 
 /// Non-negative integer without sign, at most 10 digits.

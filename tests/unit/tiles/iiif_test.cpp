@@ -1,6 +1,10 @@
 #include "mcval/tiles/iiif.h"
 
+#include <string>
+
 #include <gtest/gtest.h>
+
+#include "mcval/common/strings.h"
 
 namespace mcval::tiles {
 namespace {
@@ -104,12 +108,27 @@ TEST(IiifResolve, RejectsOutOfBoundsZeroAndUnaskedUpscaling) {
   EXPECT_EQ(resolve_code("full", "^pct:99999999999999999999999999999"), ErrorCode::invalid_argument);
 }
 
+// Found by libFuzzer: a 32-digit percentage rounds to 1e32, whose canonical form has 33 digits
+// and would not parse back. Percentages above 1e30 are refused; the largest taken round-trips.
+TEST(IiifParse, PercentagesAbove1e30AreRefusedAndTheRestRoundTrip) {
+  EXPECT_EQ(parse_error("pct:10,99999999999999999999999999992030,5,00", "pct:0", "0", "gray.png"),
+            ErrorCode::iiif_malformed);
+  EXPECT_EQ(parse_error("full", "pct:2000000000000000000000000000000", "0", "default.jpg"), ErrorCode::iiif_malformed);
+  const auto largest = parse_ok("pct:0,0,1000000000000000000000000000000,0.000000000000000000000000000001", "max", "0",
+                                "default.jpg")
+                           .canonical();
+  const auto parts = split(largest, '/');
+  ASSERT_EQ(parts.size(), 4u);
+  const std::string region(parts[0]), size(parts[1]), rotation(parts[2]), quality_format(parts[3]);
+  EXPECT_EQ(parse_ok(region.c_str(), size.c_str(), rotation.c_str(), quality_format.c_str()).canonical(), largest);
+}
+
 TEST(IiifResolve, ClipsRegionsOfAnyPercentageToTheImage) {
   auto p = resolve_ok("pct:5,2,4333333333333333333333333330,0.5", "max", 1000, 1000);
   EXPECT_EQ(p.region_x, 50);
   EXPECT_EQ(p.region_w, 950);
   EXPECT_EQ(p.region_h, 5);
-  p = resolve_ok("pct:0,0,99999999999999999999999999999999,99999999999999999999999999999999", "max", 2220, 2967);
+  p = resolve_ok("pct:0,0,99999999999999999999999999999,99999999999999999999999999999", "max", 2220, 2967);
   EXPECT_EQ(p.region_w, 2220);
   EXPECT_EQ(p.region_h, 2967);
   // Unlimited: a percentage size far beyond any image is still refused, not cast.
