@@ -60,6 +60,24 @@ std::vector<http::Metrics::Sample> memory_samples() {
       {"stats.metadata", "mcval_allocator_metadata_bytes", "Bytes of the allocator's own metadata (jemalloc stats.metadata)."},
   };
   for (const auto& s : allocator_stats) samples.push_back({s.metric, s.help, "gauge", jemalloc_stat(s.stat)});
+  // Free pages the arenas still hold, summed over every arena (MALLCTL_ARENAS_ALL): dirty ones
+  // are resident until decay purges them; muzzy ones were given back lazily (MADV_FREE) and
+  // count in the process's resident memory until the kernel takes them.
+  const double page = jemalloc_stat("arenas.page");
+  const struct {
+    const char* stat;
+    const char* metric;
+    const char* help;
+  } free_page_stats[] = {
+      {"stats.arenas.4096.pdirty", "mcval_allocator_dirty_bytes",
+       "Bytes in free pages the allocator keeps resident until they decay (jemalloc pdirty, all arenas)."},
+      {"stats.arenas.4096.pmuzzy", "mcval_allocator_muzzy_bytes",
+       "Bytes in free pages given back lazily, resident until the kernel reclaims them (jemalloc pmuzzy)."},
+  };
+  for (const auto& s : free_page_stats) {
+    const double pages = jemalloc_stat(s.stat);
+    samples.push_back({s.metric, s.help, "gauge", pages < 0 || page < 0 ? -1 : pages * page});
+  }
 #endif
   return samples;
 }

@@ -823,7 +823,11 @@ def soak(args, info, results):
                       "cache_mib": round(m.get("mcval_tile_cache_bytes", 0) / 2**20, 1)}
             # jemalloc's own view (when linked): live bytes, and what it holds resident.
             for key, metric in (("allocated_mib", "mcval_allocator_allocated_bytes"),
-                                ("allocator_resident_mib", "mcval_allocator_resident_bytes")):
+                                ("active_mib", "mcval_allocator_active_bytes"),
+                                ("allocator_resident_mib", "mcval_allocator_resident_bytes"),
+                                ("metadata_mib", "mcval_allocator_metadata_bytes"),
+                                ("dirty_mib", "mcval_allocator_dirty_bytes"),
+                                ("muzzy_mib", "mcval_allocator_muzzy_bytes")):
                 if metric in m:
                     sample[key] = round(m[metric] / 2**20, 2)
             samples.append(sample)
@@ -849,6 +853,10 @@ def soak(args, info, results):
            "rss_slope_mib_per_min": slope_per_minute(samples, "rss_mib"),
            "allocated_slope_mib_per_min": slope_per_minute(samples, "allocated_mib"),
            "allocator_resident_slope_mib_per_min": slope_per_minute(samples, "allocator_resident_mib"),
+           "active_slope_mib_per_min": slope_per_minute(samples, "active_mib"),
+           "metadata_slope_mib_per_min": slope_per_minute(samples, "metadata_mib"),
+           "dirty_slope_mib_per_min": slope_per_minute(samples, "dirty_mib"),
+           "muzzy_slope_mib_per_min": slope_per_minute(samples, "muzzy_mib"),
            "samples": samples}
     log("  soak %d s c=64: %.0f req/s, p99 %.1f ms, errors %d, RSS first minute %s MiB, last minute %s MiB, peak %s MiB; "
         "slope after the first minute: RSS %s, allocated %s MiB/min" % (

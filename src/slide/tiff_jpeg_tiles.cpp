@@ -286,6 +286,7 @@ std::unique_ptr<const TiffJpegTiles> TiffJpegTiles::open(const std::filesystem::
 
   std::unique_ptr<TiffJpegTiles> tiles(new TiffJpegTiles());
   tiles->decoded_budget_ = decoded_cache_bytes;
+  tiles->recycled_ = std::make_shared<RecycledBuffers>();
   bool any = false;
   for (const auto& info : slide.levels) {
     std::unique_ptr<Level> match;
@@ -471,6 +472,49 @@ std::size_t TiffJpegTiles::decoded_cache_bytes_held() const {
   return decoded_bytes_;
 }
 
+/// Buffers of decoded tiles, recycled: one whose last user lets go waits here (at most
+/// kMaxWaiting of them) for the next tile decoded. Shared with every buffer it hands out, so it
+/// outlives the TiffJpegTiles if a buffer does.
+class TiffJpegTiles::RecycledBuffers : public std::enable_shared_from_this<RecycledBuffers> {
+ public:
+  static constexpr std::size_t kMaxWaiting = 4;
+
+  /// A buffer of `bytes` bytes (contents unspecified), given back here when its last user lets go.
+  std::shared_ptr<std::uint8_t[]> take(std::size_t bytes) {
+    std::unique_ptr<std::uint8_t[]> buffer;
+    {
+      std::lock_guard lock(mutex_);
+      const auto it = std::find_if(waiting_.begin(), waiting_.end(), [&](const auto& w) { return w.bytes == bytes; });
+      if (it != waiting_.end()) {
+        buffer = std::move(it->data);
+        *it = std::move(waiting_.back());
+        waiting_.pop_back();
+      }
+    }
+    if (!buffer) buffer = std::make_unique_for_overwrite<std::uint8_t[]>(bytes);
+    return {buffer.release(), [self = shared_from_this(), bytes](std::uint8_t* p) { self->give_back(p, bytes); }};
+  }
+
+  std::size_t waiting() const {
+    std::lock_guard lock(mutex_);
+    return waiting_.size();
+  }
+
+ private:
+  void give_back(std::uint8_t* p, std::size_t bytes) {
+    std::unique_ptr<std::uint8_t[]> buffer(p);
+    std::lock_guard lock(mutex_);
+    if (waiting_.size() < kMaxWaiting) waiting_.push_back({bytes, std::move(buffer)});
+  }
+
+  struct Waiting {
+    std::size_t bytes;
+    std::unique_ptr<std::uint8_t[]> data;
+  };
+  mutable std::mutex mutex_;
+  std::vector<Waiting> waiting_;
+};
+
 TiffJpegTiles::Pixels TiffJpegTiles::cached_tile(std::uint64_t key) const {
   std::lock_guard lock(decoded_mutex_);
   const auto it = decoded_index_.find(key);
@@ -484,7 +528,7 @@ TiffJpegTiles::Pixels TiffJpegTiles::decoded_tile(const Level& l, std::uint64_t 
   const auto jpeg = tile_jpeg(l, index);
   if (!jpeg) return nullptr;
   const std::size_t bytes = static_cast<std::size_t>(l.tile_w) * static_cast<std::size_t>(l.tile_h) * 3;
-  auto pixels = std::make_shared_for_overwrite<std::uint8_t[]>(bytes);  // every byte is decoded into
+  std::shared_ptr<std::uint8_t[]> pixels = recycled_->take(bytes);  // every byte is decoded into
   if (!decode_part(*jpeg, l, 0, 0, l.tile_w, l.tile_h, pixels.get(), static_cast<std::size_t>(l.tile_w) * 3)) {
     return nullptr;
   }

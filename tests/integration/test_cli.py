@@ -53,7 +53,8 @@ class CliTest(unittest.TestCase):
                 line = line.strip()
                 if line.startswith("opt.") and ": " in line:
                     key, value = line[len("opt."):].split(": ", 1)
-                    found[key] = value.strip('"')
+                    # e.g. 'opt.dirty_decay_ms: 0 (arenas.dirty_decay_ms: 0)'
+                    found[key] = value.split(" (", 1)[0].strip('"')
             self.assertIn("narenas", found, res.stderr[:500])
             return found
 

@@ -176,11 +176,17 @@ class ServerTest(unittest.TestCase):
             self.assertEqual(allocator, {})
             return
         self.assertEqual(set(allocator), {"mcval_allocator_%s_bytes" % s for s in
-                                          ("allocated", "active", "resident", "mapped", "retained", "metadata")})
+                                          ("allocated", "active", "resident", "mapped", "retained", "metadata",
+                                           "dirty", "muzzy")})
         self.assertGreater(allocator["mcval_allocator_allocated_bytes"], 0)
         self.assertLessEqual(allocator["mcval_allocator_allocated_bytes"], allocator["mcval_allocator_active_bytes"])
         self.assertLessEqual(allocator["mcval_allocator_active_bytes"], allocator["mcval_allocator_resident_bytes"])
         self.assertLessEqual(allocator["mcval_allocator_active_bytes"], allocator["mcval_allocator_mapped_bytes"])
+        # Free pages held: dirty ones are part of what the allocator holds resident.
+        self.assertGreaterEqual(allocator["mcval_allocator_dirty_bytes"], 0)
+        self.assertGreaterEqual(allocator["mcval_allocator_muzzy_bytes"], 0)
+        self.assertLessEqual(allocator["mcval_allocator_active_bytes"] + allocator["mcval_allocator_dirty_bytes"],
+                             allocator["mcval_allocator_resident_bytes"])
         # The allocator's resident pages are part of the process's.
         self.assertLessEqual(allocator["mcval_allocator_resident_bytes"], rss)
         # The statistics are refreshed at each scrape: a burst of tiles moves them.

@@ -1,7 +1,9 @@
 #include "mcval/slide/codec.h"
 
 #include <cmath>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "test_support.h"
 
@@ -61,6 +63,41 @@ TEST(Codec, OddSizesEncode) {
   ASSERT_TRUE(decoded.ok());
   EXPECT_EQ(decoded->width, 255);
   EXPECT_EQ(decoded->height, 17);
+}
+
+// The encoder's output buffer is kept per thread between encodes: an encode after a larger one
+// (whose buffer is not kept) and after a smaller one gives the same bytes as the first time,
+// and threads do not share it.
+TEST(Codec, JpegEncodesAreTheSameWhateverWasEncodedBefore) {
+  const RgbImage tile = source_image();
+  const auto first = encode_jpeg(tile, 80);
+  ASSERT_TRUE(first.ok());
+  RgbImage large = RgbImage::uninitialized(1500, 1400);  // worst case above the kept 4 MiB
+  for (std::size_t i = 0; i < large.pixels.size(); ++i) large.pixels[i] = static_cast<std::uint8_t>(i * 7 % 251);
+  const auto large_jpeg = encode_jpeg(large, 80);
+  ASSERT_TRUE(large_jpeg.ok());
+  const auto large_decoded = decode_jpeg(*large_jpeg);
+  ASSERT_TRUE(large_decoded.ok());
+  EXPECT_EQ(large_decoded->width, 1500);
+  EXPECT_EQ(large_decoded->height, 1400);
+  EXPECT_EQ(*encode_jpeg(tile, 80), *first);
+  RgbImage tiny(3, 2);
+  ASSERT_TRUE(encode_jpeg(tiny, 80).ok());
+  EXPECT_EQ(*encode_jpeg(tile, 80), *first);
+
+  std::vector<std::string> from_threads(4);
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < from_threads.size(); ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 20; ++i) {
+        const auto other = encode_jpeg(i % 2 == 0 ? tiny : tile, 80);
+        if (!other.ok()) return;
+      }
+      from_threads[t] = *encode_jpeg(tile, 80);
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (const auto& bytes : from_threads) EXPECT_EQ(bytes, *first);
 }
 
 TEST(Codec, RejectsBadArgumentsAndBadBytes) {

@@ -29,7 +29,9 @@ enum class StoredTileMiss {
 /// decoded whole and kept in a small LRU per open slide (`decoded_cache_bytes`, 32 MiB unless
 /// said; as OpenSlide keeps its own per handle), so a region that shares them with the previous
 /// ones does not decode them again; of the others only the part the region needs is decoded, and
-/// not kept.
+/// not kept. A tile pushed out of the LRU gives its buffer to the next tile decoded, once no
+/// region still reads it, so a steady flow of tiles through the LRU does not allocate and free
+/// 192 KiB a tile (which fragments the allocator's address space under load).
 class TiffJpegTiles {
  public:
   /// Opens `path` with libtiff and finds, for every level of `slide`, the tiled directory of the
@@ -94,6 +96,9 @@ class TiffJpegTiles {
   mutable std::unordered_map<std::uint64_t, decltype(decoded_lru_)::iterator> decoded_index_;
   mutable std::size_t decoded_bytes_ = 0;
   std::size_t decoded_budget_ = kDefaultDecodedCacheBytes;
+  /// The buffers of tiles pushed out of the LRU, handed to the next tiles decoded.
+  class RecycledBuffers;
+  std::shared_ptr<RecycledBuffers> recycled_;
 };
 
 }  // namespace mcval::slide

@@ -133,9 +133,10 @@ inline std::vector<LevelRegion> random_regions(std::int64_t level_w, std::int64_
 }
 
 /// Reads `regions_per_level` random regions of every level of the slide at `path` with
-/// TiffJpegTiles::read_region, three times (with an object whose decoded-tile cache has seen the
-/// regions before, with a fresh one, and with one that keeps no decoded tiles, so that every
-/// part of a stored tile is decoded alone, cropped in place between its neighbours), and expects
+/// TiffJpegTiles::read_region, four times (with an object whose decoded-tile cache has seen the
+/// regions before, with a fresh one, with one that keeps no decoded tiles, so that every part of
+/// a stored tile is decoded alone, cropped in place between its neighbours, and with one that
+/// keeps two, so that tiles are decoded into the recycled buffers of earlier ones), and expects
 /// OpenSlide's pixels exactly. Returns how many regions were compared.
 inline int expect_read_region_is_openslides(const std::filesystem::path& path, int regions_per_level,
                                             std::uint64_t seed) {
@@ -146,9 +147,14 @@ inline int expect_read_region_is_openslides(const std::filesystem::path& path, i
   const slide::SlideProperties& props = (*reader)->properties();
   const auto warm = slide::TiffJpegTiles::open(path, props);
   EXPECT_TRUE(warm);
+  // Room for two decoded tiles: nearly every tile kept pushes one out, whose buffer the next
+  // tile decoded reuses.
+  const auto recycling = slide::TiffJpegTiles::open(
+      path, props, 2 * static_cast<std::size_t>(props.level_tile_width.at(0)) * props.level_tile_height.at(0) * 3);
+  EXPECT_TRUE(recycling);
   std::unique_ptr<openslide_t, void (*)(openslide_t*)> osr(openslide_open(path.c_str()), openslide_close);
   EXPECT_TRUE(osr);
-  if (!warm || !osr) return 0;
+  if (!warm || !recycling || !osr) return 0;
   const std::uint8_t background[3] = {0x12, 0xC8, 0x4D};  // not grey: channel order shows
   std::mt19937_64 rng(seed);
   int compared = 0;
@@ -162,7 +168,7 @@ inline int expect_read_region_is_openslides(const std::filesystem::path& path, i
       const slide::RgbImage expected = openslide_pixels(osr.get(), level, downsample, r, background);
       const auto cold = slide::TiffJpegTiles::open(path, props);
       const auto uncached = slide::TiffJpegTiles::open(path, props, 0);
-      for (const auto* tiles : {warm.get(), cold.get(), uncached.get()}) {
+      for (const auto* tiles : {warm.get(), cold.get(), uncached.get(), recycling.get()}) {
         const auto got = tiles->read_region(level, r.x * downsample, r.y * downsample, r.width, r.height, background);
         if (!got) {
           ADD_FAILURE() << describe(level, r) << ": not read";
@@ -170,7 +176,10 @@ inline int expect_read_region_is_openslides(const std::filesystem::path& path, i
         }
         const std::string difference = first_difference(*got, expected);
         EXPECT_EQ(difference, "") << describe(level, r)
-                                  << (tiles == warm.get() ? " (warm)" : tiles == cold.get() ? " (fresh)" : " (uncached)");
+                                  << (tiles == warm.get()        ? " (warm)"
+                                      : tiles == cold.get()      ? " (fresh)"
+                                      : tiles == uncached.get()  ? " (uncached)"
+                                                                 : " (recycling buffers)");
       }
       ++compared;
     }
