@@ -13,8 +13,8 @@
 //   of waiting 10 s as a dirty extent that is not merged and is split for smaller requests. With
 //   the 10 s the allocator kept mapping fresh address space (about 90 MiB a minute: a larger
 //   request found no free range among the split, unmerged dirty extents), its metadata grew with
-//   that address space, and its dirty pages swung by several MiB: resident
-//   memory rose about 0.5 MiB a minute while live bytes stayed flat. With 0 it holds level
+//   that address space, and its dirty pages swung by several MiB: resident memory rose about
+//   0.5 MiB a minute while live bytes stayed flat. With 0 it holds level
 //   (+0.03 MiB a minute over the same soak) and about 30 MiB lower, for 3-10 % fewer tiles a
 //   second where every request renders (the cold scenarios); warm requests allocate nothing big.
 extern "C" {

@@ -495,11 +495,6 @@ class TiffJpegTiles::RecycledBuffers : public std::enable_shared_from_this<Recyc
     return {buffer.release(), [self = shared_from_this(), bytes](std::uint8_t* p) { self->give_back(p, bytes); }};
   }
 
-  std::size_t waiting() const {
-    std::lock_guard lock(mutex_);
-    return waiting_.size();
-  }
-
  private:
   void give_back(std::uint8_t* p, std::size_t bytes) {
     std::unique_ptr<std::uint8_t[]> buffer(p);
@@ -511,7 +506,7 @@ class TiffJpegTiles::RecycledBuffers : public std::enable_shared_from_this<Recyc
     std::size_t bytes;
     std::unique_ptr<std::uint8_t[]> data;
   };
-  mutable std::mutex mutex_;
+  std::mutex mutex_;
   std::vector<Waiting> waiting_;
 };
 
