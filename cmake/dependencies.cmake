@@ -14,6 +14,7 @@ find_package(JPEG REQUIRED)  # libjpeg API of libjpeg-turbo: partial decoding of
 find_package(PNG REQUIRED)
 find_package(TIFF REQUIRED)
 find_package(SQLite3 REQUIRED)
+pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)  # libpq-dev: the PostgreSQL store engine
 find_package(OpenSSL REQUIRED)
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(spdlog REQUIRED)

@@ -11,7 +11,7 @@ DEBIAN_PACKAGES=(
   clang libclang-rt-14-dev
   # C/C++ libraries
   libopenslide-dev libboost-dev libjpeg62-turbo-dev libpng-dev libtiff-dev
-  nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libsqlite3-dev libssl-dev
+  nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libsqlite3-dev libpq-dev libssl-dev
   libgtest-dev libgmock-dev libturbojpeg0-dev libjemalloc-dev
   # inference: OpenCV's DNN module runs the ONNX models, imgproc does tissue detection
   libopencv-core-dev libopencv-imgproc-dev libopencv-dnn-dev
@@ -23,6 +23,9 @@ DEBIAN_PACKAGES=(
   python3-torch python3-onnx
   # headless browser for the viewer tests
   chromium
+  # a real PostgreSQL 15 for the store tests (started on a temporary folder and a free port by
+  # tests/support/postgres.py; Debian's own cluster is not used) and PgBouncer for its pooling
+  postgresql pgbouncer
 )
 # Node.js and npm: any machine that already has both keeps them (some images ship a Node.js
 # build that bundles npm and conflicts with Debian's npm package); otherwise Debian's.

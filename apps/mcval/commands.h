@@ -1,10 +1,12 @@
 #pragma once
 // The subcommands of the mcval binary. Each returns the process exit status; failures print
 // one line "mcval: error: <reason>" on stderr (see fail()).
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "mcval/catalog/catalog_store.h"
 #include "mcval/common/config.h"
 #include "mcval/common/error.h"
 #include "mcval/dataset/dataset.h"
@@ -90,6 +92,30 @@ struct BackupOptions {
   int keep = 14;
 };
 int run_backup(const Config& config, const BackupOptions& options);
+
+/// The store the settings name (--database; SQLite in the data folder by default), opened and
+/// migrated; `open_store_at` the one of another URL with the same settings.
+Result<std::unique_ptr<catalog::CatalogStore>> open_store(const Config& config);
+Result<std::unique_ptr<catalog::CatalogStore>> open_store_at(const Config& config, const std::string& url);
+/// False only for the default SQLite store when its file does not exist yet.
+bool store_exists(const Config& config);
+
+/// `mcval db migrate --from URL --to URL`: copies a whole store into an empty one and verifies
+/// row counts and content hashes.
+struct DbMigrateOptions {
+  std::string from;
+  std::string to;
+  bool json = false;
+};
+int run_db_migrate(const Config& config, const DbMigrateOptions& options);
+
+/// `mcval sessions list|revoke`: the browser sessions in the store.
+int run_sessions_list(const Config& config, bool json);
+struct SessionsRevokeOptions {
+  std::string user;     ///< every session of this user id
+  std::string session;  ///< the session whose id starts with these hex digits
+};
+int run_sessions_revoke(const Config& config, const SessionsRevokeOptions& options);
 
 /// Prints every setting as a Markdown table (docs/configuration.md is checked against it).
 int run_config_docs();

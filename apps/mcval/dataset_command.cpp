@@ -7,7 +7,7 @@
 
 #include "command_audit.h"
 #include "commands.h"
-#include "mcval/catalog/sqlite_catalog.h"
+#include "mcval/catalog/catalog_store.h"
 #include "mcval/common/clock.h"
 #include "mcval/dataset/dataset.h"
 
@@ -16,10 +16,10 @@ namespace mcval::app {
 Result<dataset::Dataset> resolve_dataset(const Config& config, const std::string& name_or_file) {
   std::error_code ec;
   if (std::filesystem::is_regular_file(name_or_file, ec)) return dataset::load_dataset(name_or_file);
-  if (!std::filesystem::exists(catalog_file(config))) {
+  if (!store_exists(config)) {
     return Error{ErrorCode::not_found, "'" + name_or_file + "' is neither a file nor a dataset in the catalogue"};
   }
-  MCVAL_TRY_ASSIGN(catalog, catalog::SqliteCatalog::open(catalog_file(config)));
+  MCVAL_TRY_ASSIGN(catalog, open_store(config));
   auto stored = catalog->find_dataset(name_or_file);
   if (!stored.ok()) {
     return Error{ErrorCode::not_found, "'" + name_or_file + "' is neither a file nor a dataset in the catalogue"};
@@ -59,7 +59,7 @@ int run_dataset_import(const Config& config, const std::string& file, const std:
     if (!renamed.ok()) return refused(renamed.error());
     data = std::move(renamed).value();
   }
-  auto catalog = catalog::SqliteCatalog::open(catalog_file(config));
+  auto catalog = open_store(config);
   if (!catalog.ok()) return refused(catalog.error());
   const catalog::StoredDataset stored{data.name(), data.sha256(), static_cast<std::int64_t>(data.size()),
                                       std::filesystem::path(file).filename().string(), utc_now_iso8601(),
@@ -77,7 +77,7 @@ int run_dataset_import(const Config& config, const std::string& file, const std:
 }
 
 int run_dataset_list(const Config& config) {
-  auto catalog = catalog::SqliteCatalog::open(catalog_file(config));
+  auto catalog = open_store(config);
   if (!catalog.ok()) return fail(catalog.error());
   auto datasets = (*catalog)->list_datasets();
   if (!datasets.ok()) return fail(datasets.error());

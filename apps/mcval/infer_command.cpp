@@ -16,7 +16,7 @@
 
 #include "command_audit.h"
 #include "commands.h"
-#include "mcval/catalog/sqlite_catalog.h"
+#include "mcval/catalog/catalog_store.h"
 #include "mcval/common/logging.h"
 #include "mcval/common/strings.h"
 #include "mcval/http/metrics.h"
@@ -52,7 +52,7 @@ std::string slide_identity(const catalog::SlideRecord& record) {
 // catalogue does not hold come back in `missing`.
 Result<std::vector<inference::SlideTarget>> select_slides(const Config& config, const InferCommandOptions& options,
                                                           std::vector<std::string>& missing) {
-  MCVAL_TRY_ASSIGN(catalog, catalog::SqliteCatalog::open(catalog_file(config)));
+  MCVAL_TRY_ASSIGN(catalog, open_store(config));
   std::optional<std::string> centre;
   if (!options.centre.empty()) centre = options.centre;
   MCVAL_TRY_ASSIGN(records, catalog->list_slides(centre, /*include_removed=*/false));

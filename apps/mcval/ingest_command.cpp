@@ -4,14 +4,14 @@
 
 #include "commands.h"
 #include "mcval/catalog/catalog_scanner.h"
-#include "mcval/catalog/sqlite_catalog.h"
+#include "mcval/catalog/catalog_store.h"
 #include "mcval/slide/openslide_source.h"
 #include "progress_reporter.h"
 
 namespace mcval::app {
 
 int run_ingest(const Config& config) {
-  auto catalog = catalog::SqliteCatalog::open(catalog_file(config));
+  auto catalog = open_store(config);
   if (!catalog.ok()) return fail(catalog.error());
   const slide::OpenSlideSource source;
   catalog::CatalogScanner scanner(**catalog, source);

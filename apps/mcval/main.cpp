@@ -206,6 +206,31 @@ int run(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
 
+  auto* db_cmd = cli.add_subcommand("db", "The shared store's database");
+  db_cmd->require_subcommand(1);
+  app::DbMigrateOptions db_migrate_options;
+  auto* db_migrate = db_cmd->add_subcommand(
+      "migrate", "Copy a whole store into an empty one (e.g. SQLite into PostgreSQL) and verify every table");
+  app::bind_settings(*db_migrate, config, "db");
+  db_migrate->add_option("--from", db_migrate_options.from, "Source: sqlite:///path/catalog.sqlite or postgresql://...")
+      ->required();
+  db_migrate->add_option("--to", db_migrate_options.to, "Target, empty: postgresql://... or sqlite:///path")->required();
+  db_migrate->add_flag("--json", db_migrate_options.json, "Print the verified tables as JSON");
+
+  auto* sessions_cmd = cli.add_subcommand("sessions", "Browser sessions in the store (administrators)");
+  sessions_cmd->require_subcommand(1);
+  bool sessions_json = false;
+  auto* sessions_list = sessions_cmd->add_subcommand("list", "List the sessions that have not ended");
+  app::bind_settings(*sessions_list, config, "sessions");
+  sessions_list->add_flag("--json", sessions_json, "Print JSON instead of a table");
+  app::SessionsRevokeOptions sessions_revoke_options;
+  auto* sessions_revoke = sessions_cmd->add_subcommand("revoke", "End sessions at once, on every replica");
+  app::bind_settings(*sessions_revoke, config, "sessions");
+  auto* revoke_target = sessions_revoke->add_option_group("target", "What to revoke");
+  revoke_target->add_option("--user", sessions_revoke_options.user, "Every session of this user id (see list)");
+  revoke_target->add_option("--session", sessions_revoke_options.session, "The session whose id starts so (8+ hex digits)");
+  revoke_target->require_option(1);
+
   auto* config_cmd = cli.add_subcommand("config", "Settings");
   config_cmd->require_subcommand(1);
   auto* config_docs = config_cmd->add_subcommand("docs", "Print every setting as a Markdown table");
@@ -263,6 +288,9 @@ int run(int argc, char** argv) {
   if (audit_verify->parsed()) return app::run_audit_verify(config, audit_verify_options);
   if (audit_checkpoint->parsed()) return app::run_audit_checkpoint(config, audit_checkpoint_options);
   if (backup->parsed()) return app::run_backup(config, backup_options);
+  if (db_migrate->parsed()) return app::run_db_migrate(config, db_migrate_options);
+  if (sessions_list->parsed()) return app::run_sessions_list(config, sessions_json);
+  if (sessions_revoke->parsed()) return app::run_sessions_revoke(config, sessions_revoke_options);
   if (config_docs->parsed()) return app::run_config_docs();
   return 2;
 }

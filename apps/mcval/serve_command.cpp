@@ -4,6 +4,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <functional>
+#include <random>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -20,7 +23,8 @@
 #include "mcval/auth/issuer_config.h"
 #include "mcval/auth/token_verifier.h"
 #include "mcval/catalog/catalog_scanner.h"
-#include "mcval/catalog/sqlite_catalog.h"
+#include "mcval/catalog/catalog_store.h"
+#include "mcval/common/clock.h"
 #include "mcval/common/files.h"
 #include "mcval/common/logging.h"
 #include "mcval/common/strings.h"
@@ -193,6 +197,73 @@ class CountingAuditRecorder final : public audit::AuditRecorder {
   http::Metrics& metrics_;
 };
 
+/// Holder name of the scan lease: host, process and a random part (a restarted process is another
+/// holder).
+std::string lease_holder_name() {
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  return std::string(host) + ":" + std::to_string(getpid()) + ":" + sha256_hex(std::to_string(std::random_device{}()) +
+                                                                         utc_now_iso8601()).substr(0, 8);
+}
+
+/// Follows the shared catalogue's version on a thread of its own (see run_serve).
+class CatalogueWatcher {
+ public:
+  CatalogueWatcher(catalog::CatalogStore& store, std::chrono::milliseconds period, std::int64_t seen,
+                   std::function<Status()> refresh, std::function<void(std::string)> report)
+      : store_(store), period_(period), seen_(seen), refresh_(std::move(refresh)), report_(std::move(report)),
+        thread_([this] { run(); }) {}
+  ~CatalogueWatcher() { stop(); }
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mutex_);
+    while (!wake_.wait_for(lock, period_, [this] { return stopping_; })) {
+      lock.unlock();
+      check();
+      lock.lock();
+    }
+  }
+  void check() {
+    auto version = store_.catalog_version();
+    if (!version.ok()) {
+      if (!failing_) log::warn("the shared store does not answer", {{"error", version.error().to_string()}});
+      failing_ = true;
+      report_(version.error().to_string());
+      return;
+    }
+    if (failing_) log::info("the shared store answers again", {{"database", store_.describe()}});
+    failing_ = false;
+    report_("");
+    if (*version == seen_) return;
+    if (auto refreshed = refresh_(); !refreshed.ok()) {
+      log::warn("catalogue refresh failed", {{"error", refreshed.error().to_string()}});
+      return;  // tried again at the next period
+    }
+    log::info("catalogue changed elsewhere; view refreshed", {{"version", *version}});
+    seen_ = *version;
+  }
+
+  catalog::CatalogStore& store_;
+  std::chrono::milliseconds period_;
+  std::int64_t seen_;
+  bool failing_ = false;
+  std::function<Status()> refresh_;
+  std::function<void(std::string)> report_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
 /// Stored validation runs: the folders under reports/.
 std::size_t count_folders(const std::filesystem::path& folder) {
   std::error_code ec;
@@ -251,8 +322,17 @@ int run_serve(const Config& config) {
   if (!read_options.ok()) return fail(read_options.error());
 
 
-  auto catalog = catalog::SqliteCatalog::open(catalog_file(config));
+  auto catalog = open_store(config);
   if (!catalog.ok()) return fail(catalog.error());
+  // SQLite is one server's store: a second server on the same file would keep its own sessions
+  // and scan on its own. Refused with one clear line (held until exit; released by the kernel
+  // when the process dies, kill -9 included).
+  std::optional<ProcessLock> sqlite_lock;
+  if ((*catalog)->engine() == "sqlite") {
+    auto locked = ProcessLock::acquire((*catalog)->describe().substr(9) + ".serve.lock");
+    if (!locked.ok()) return fail(locked.error());
+    sqlite_lock.emplace(std::move(locked).value());
+  }
   const slide::OpenSlideSource source(static_cast<std::size_t>(config.decoded_tile_cache_bytes));
   slide::SlidePool pool(source, static_cast<std::size_t>(config.max_open_slides));
   slide::TileCache cache(static_cast<std::uint64_t>(config.tile_cache_bytes));
@@ -263,21 +343,45 @@ int run_serve(const Config& config) {
   tile_options.associated_images = config.associated_images;
   tile_options.dzi_native_tiles = config.dzi_native_tiles;
   tiles::TileService tile_service(**catalog, pool, cache, tile_options);
+  auto initial_version = (*catalog)->catalog_version();
+  if (!initial_version.ok()) return fail(initial_version.error());
   if (auto refreshed = tile_service.refresh(); !refreshed.ok()) return fail(refreshed.error());
 
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   http::ServiceState state;
   std::mutex scan_mutex;
   catalog::CatalogScanner scanner(**catalog, source);
+  // One scan at a time across every process on the store: the lease is renewed while the scan
+  // makes progress and given back at the end; a replica that finds it taken leaves the scan to
+  // the holder and sees the result through the catalogue watcher.
+  const std::string scan_holder = lease_holder_name();
+  constexpr std::chrono::seconds kScanLease{60};
   auto scan = [&]() -> Result<nlohmann::json> {
     std::lock_guard lock(scan_mutex);
+    MCVAL_TRY_ASSIGN(leased, (*catalog)->acquire_scan_lease(scan_holder, kScanLease));
+    if (!leased) {
+      log::info("catalogue scan left to another process", {{"database", (*catalog)->describe()}});
+      return nlohmann::json{{"skipped", "another process is scanning this catalogue; its result is seen here within "
+                                        "catalog_poll_ms of its end"}};
+    }
+    struct LeaseRelease {
+      catalog::CatalogStore& store;
+      const std::string& holder;
+      ~LeaseRelease() { (void)store.release_scan_lease(holder); }
+    } release{**catalog, scan_holder};
     catalog::ScanOptions options;
     options.threads = config.threads > 0 ? config.threads : cores;
     // Long scans (first start on a large slide root) report progress in the log every few seconds.
     auto last_report = std::make_shared<std::atomic<std::int64_t>>(0);
     const auto started = std::chrono::steady_clock::now();
-    options.on_progress = [last_report, started](const catalog::ScanProgress& p) {
+    auto last_renewal = std::make_shared<std::atomic<std::int64_t>>(0);
+    options.on_progress = [last_report, last_renewal, started, &catalog, &scan_holder,
+                           kScanLease](const catalog::ScanProgress& p) {
       const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+      if (std::int64_t renewed = last_renewal->load();
+          ms - renewed >= 10000 && last_renewal->compare_exchange_strong(renewed, ms)) {
+        (void)(*catalog)->acquire_scan_lease(scan_holder, kScanLease);
+      }
       std::int64_t previous = last_report->load();
       if (ms - previous < 5000 || !last_report->compare_exchange_strong(previous, ms)) return;
       log::info("catalogue scan progress", {{"done", p.done}, {"total", p.total}, {"current", p.current}});
@@ -335,8 +439,9 @@ int run_serve(const Config& config) {
     if (!config.login_issuer.empty()) {
       auto login_options = browser_login_options(config, verifier->config(), *listen);
       if (!login_options.ok()) return fail(login_options.error());
+      login_options->session_cache = std::chrono::milliseconds(std::max(0, config.session_cache_ms));
       browser_login = std::make_unique<http::BrowserLogin>(std::move(login_options).value(), *verifier, key_source,
-                                                           &audit_recorder);
+                                                           **catalog, &audit_recorder);
     }
     authenticator = std::make_unique<http::BearerAuthenticator>(*verifier, &audit_recorder, browser_login.get());
     metrics.add_collector([&verifier]() {
@@ -381,7 +486,8 @@ int run_serve(const Config& config) {
   log::info("listening", {{"address", *address}, {"url", "http://" + *address + "/"}, {"version", MCVAL_VERSION},
                           {"slides", config.slides}, {"data", config.data}, {"auth", config.auth},
                           {"cors_origins", cors->any() ? nlohmann::json("*") : nlohmann::json(cors->origins())},
-                          {"audit_log", (*audit_log)->path().string()}});
+                          {"audit_log", (*audit_log)->path().string()},
+                          {"database", (*catalog)->describe()}});
   std::unique_ptr<http::MetricsServer> metrics_server;
   if (!config.metrics_listen.empty()) {
     auto started = http::MetricsServer::start(config.metrics_listen, metrics);
@@ -424,8 +530,17 @@ int run_serve(const Config& config) {
     log::info("ready");
   });
 
+  // The catalogue watcher: other processes on the store (replicas, `mcval ingest`) change the
+  // catalogue too; every catalog_poll_ms the version is read (one indexed row) and the snapshot
+  // refreshed when it moved, so every replica serves a new slide within that bound. The same read
+  // tells /readyz whether the database answers.
+  CatalogueWatcher watcher(**catalog, std::chrono::milliseconds(std::max(100, config.catalog_poll_ms)),
+                           *initial_version, [&] { return tile_service.refresh(); },
+                           [&state](std::string problem) { state.set_database_problem(std::move(problem)); });
+
   server.run();
   server_ended = true;
+  watcher.stop();
   log::flush_batched_lines();  // the last requests' lines before the shutdown's
   log::info("server stopped");
   first_scan.join();

@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
-#include "mcval/catalog/sqlite_catalog.h"
+#include "mcval/catalog/catalog_store.h"
 #include "mcval/http/routes.h"
 
 namespace mcval::app {
@@ -24,7 +24,7 @@ std::string human_bytes(std::int64_t bytes) {
 }  // namespace
 
 int run_slides_list(const Config& config, const SlidesListOptions& options) {
-  auto catalog = catalog::SqliteCatalog::open(catalog_file(config));
+  auto catalog = open_store(config);
   if (!catalog.ok()) return fail(catalog.error());
   auto slides = (*catalog)->list_slides(options.centre, options.include_removed);
   if (!slides.ok()) return fail(slides.error());
@@ -50,7 +50,7 @@ int run_slides_list(const Config& config, const SlidesListOptions& options) {
 }
 
 int run_slides_show(const Config& config, const std::string& id) {
-  auto catalog = catalog::SqliteCatalog::open(catalog_file(config));
+  auto catalog = open_store(config);
   if (!catalog.ok()) return fail(catalog.error());
   auto slide = (*catalog)->find_slide(id);
   if (!slide.ok()) return fail(slide.error());

@@ -9,7 +9,7 @@
 #include "infer_command.h"
 #include "mcval/inference/inference_store.h"
 #include "mcval/inference/model_store.h"
-#include "mcval/catalog/sqlite_catalog.h"
+#include "mcval/catalog/catalog_store.h"
 #include "mcval/dataset/dataset.h"
 #include "mcval/dataset/join.h"
 #include "mcval/dataset/predictions.h"
@@ -40,8 +40,8 @@ Status create_folder(const std::string& folder) {
 /// id, by path under the slide root, or by file name without extension.
 std::map<std::string, std::string> catalogue_index(const Config& config) {
   std::map<std::string, std::string> index;
-  if (!std::filesystem::exists(catalog_file(config))) return index;
-  auto catalog = catalog::SqliteCatalog::open(catalog_file(config));
+  if (!store_exists(config)) return index;
+  auto catalog = open_store(config);
   if (!catalog.ok()) return index;
   auto slides = (*catalog)->list_slides(std::nullopt, false);
   if (!slides.ok()) return index;

@@ -12,6 +12,7 @@
 
 #include "mcval/common/clock.h"
 #include "mcval/common/logging.h"
+#include "store_support.h"
 
 namespace mcval::catalog {
 
@@ -61,6 +62,33 @@ CREATE TABLE datasets (
   content_json TEXT NOT NULL
 );
 )sql"},
+    {3, R"sql(
+CREATE TABLE sessions (
+  key                 TEXT PRIMARY KEY NOT NULL,
+  user_id             TEXT NOT NULL,
+  display_name        TEXT NOT NULL,
+  principal_json      TEXT NOT NULL,
+  csrf_token          TEXT NOT NULL,
+  refresh_token       TEXT NOT NULL,
+  access_expires_unix INTEGER NOT NULL,
+  ends_unix           INTEGER NOT NULL,
+  created_unix        INTEGER NOT NULL
+);
+CREATE INDEX sessions_by_user ON sessions (user_id);
+CREATE INDEX sessions_by_end ON sessions (ends_unix);
+CREATE TABLE pending_logins (
+  state_key     TEXT PRIMARY KEY NOT NULL,
+  binding       TEXT NOT NULL,
+  nonce         TEXT NOT NULL,
+  code_verifier TEXT NOT NULL,
+  return_to     TEXT NOT NULL,
+  expires_unix  INTEGER NOT NULL
+);
+CREATE TABLE catalog_state (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
+INSERT INTO catalog_state (id, version) VALUES (1, 0);
+CREATE TABLE scan_lease (id INTEGER PRIMARY KEY CHECK (id = 1), holder TEXT NOT NULL, expires_unix INTEGER NOT NULL);
+INSERT INTO scan_lease (id, holder, expires_unix) VALUES (1, '', 0);
+)sql"},
 };
 
 constexpr int kLatestVersion = kMigrations[std::size(kMigrations) - 1].version;
@@ -78,6 +106,18 @@ constexpr const char* kSelectCentre =
     "SELECT " MCVAL_SLIDE_COLUMNS " FROM slides WHERE centre = ?2 AND (?1 OR status <> 'removed') "
     "ORDER BY centre, relative_path";
 constexpr const char* kSelectById = "SELECT " MCVAL_SLIDE_COLUMNS " FROM slides WHERE id = ?1";
+// ?1 centres as a JSON array or NULL (every centre), ?2 status or '' (any), ?3 include removed,
+// ?4 lower-case part of the path or '', ?5 cursor or '', ?6 limit.
+constexpr const char* kPageAscending =
+    "SELECT " MCVAL_SLIDE_COLUMNS " FROM slides WHERE (?1 IS NULL OR centre IN (SELECT value FROM json_each(?1))) "
+    "AND (CASE WHEN ?2 <> '' THEN status = ?2 ELSE (?3 OR status <> 'removed') END) "
+    "AND (?4 = '' OR instr(lower(relative_path), ?4) > 0) AND (?5 = '' OR relative_path > ?5) "
+    "ORDER BY relative_path LIMIT ?6";
+constexpr const char* kPageDescending =
+    "SELECT " MCVAL_SLIDE_COLUMNS " FROM slides WHERE (?1 IS NULL OR centre IN (SELECT value FROM json_each(?1))) "
+    "AND (CASE WHEN ?2 <> '' THEN status = ?2 ELSE (?3 OR status <> 'removed') END) "
+    "AND (?4 = '' OR instr(lower(relative_path), ?4) > 0) AND (?5 = '' OR relative_path < ?5) "
+    "ORDER BY relative_path DESC LIMIT ?6";
 constexpr const char* kUpsert =
     "INSERT INTO slides (" MCVAL_SLIDE_COLUMNS ") "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) "
@@ -206,68 +246,11 @@ class Transaction {
   bool active_ = false;
 };
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string dump(const json& j) { return compact_json(j); }
 
-std::string levels_to_json(const std::vector<slide::LevelInfo>& levels) {
-  json j = json::array();
-  for (const auto& level : levels) {
-    j.push_back({{"width", level.width}, {"height", level.height}, {"downsample", level.downsample}});
-  }
-  return dump(j);
-}
+std::string levels_to_json(const std::vector<slide::LevelInfo>& levels) { return slide_levels_json(levels); }
 
-// Parses one of the JSON array columns of the row.
-Result<json> json_column(const Statement& stmt, int column, const std::string& id) {
-  json j = json::parse(stmt.text(column), nullptr, false);
-  if (j.is_discarded() || !j.is_array()) {
-    return Error{ErrorCode::database_error,
-                 "slide " + id + ": column " + std::to_string(column) + " is not a JSON array"};
-  }
-  return j;
-}
-
-Result<SlideRecord> read_record(const Statement& stmt) {
-  SlideRecord r;
-  r.id = stmt.text(0);
-  r.centre = stmt.text(1);
-  r.relative_path = stmt.text(2);
-  r.file_bytes = stmt.int64(3);
-  r.mtime_ns = stmt.int64(4);
-  r.sha256 = stmt.text(5);
-  const std::string status = stmt.text(6);
-  const auto parsed_status = slide_status_from_string(status);
-  if (!parsed_status) {
-    return Error{ErrorCode::database_error, "slide " + r.id + " has unknown status '" + status + "'"};
-  }
-  r.status = *parsed_status;
-  r.status_reason = stmt.text(7);
-  auto& p = r.properties;
-  p.vendor = stmt.text(8);
-  p.mpp_x = stmt.optional_double(10);
-  p.mpp_y = stmt.optional_double(11);
-  p.objective_power = stmt.optional_double(12);
-  const std::int64_t rgb = stmt.int64(14);
-  p.background_rgb[0] = static_cast<std::uint8_t>((rgb >> 16) & 0xff);
-  p.background_rgb[1] = static_cast<std::uint8_t>((rgb >> 8) & 0xff);
-  p.background_rgb[2] = static_cast<std::uint8_t>(rgb & 0xff);
-  r.scanned_at = stmt.text(17);
-  MCVAL_TRY_ASSIGN(levels, json_column(stmt, 9, r.id));
-  MCVAL_TRY_ASSIGN(associated, json_column(stmt, 13, r.id));
-  MCVAL_TRY_ASSIGN(tile_widths, json_column(stmt, 15, r.id));
-  MCVAL_TRY_ASSIGN(tile_heights, json_column(stmt, 16, r.id));
-  try {
-    for (const auto& level : levels) {
-      p.levels.push_back({level.at("width").get<std::int64_t>(), level.at("height").get<std::int64_t>(),
-                          level.at("downsample").get<double>()});
-    }
-    p.associated_images = associated.get<std::vector<std::string>>();
-    p.level_tile_width = tile_widths.get<std::vector<int>>();
-    p.level_tile_height = tile_heights.get<std::vector<int>>();
-  } catch (const json::exception& e) {
-    return Error{ErrorCode::database_error, "slide " + r.id + " has a malformed JSON column: " + e.what()};
-  }
-  return r;
-}
+Result<SlideRecord> read_record(const Statement& stmt) { return slide_from_row(stmt); }
 
 Result<std::vector<SlideRecord>> read_all(Statement& stmt) {
   std::vector<SlideRecord> records;
@@ -314,6 +297,7 @@ Status write_records(sqlite3* db, std::span<const SlideRecord> records) {
     }
     stmt.reset();
   }
+  MCVAL_TRY(exec(db, "UPDATE catalog_state SET version = version + 1 WHERE id = 1"));
   return transaction.commit();
 }
 
@@ -325,7 +309,7 @@ Result<int> read_schema_version(sqlite3* db) {
 
 }  // namespace
 
-SqliteCatalog::SqliteCatalog(sqlite3* db) : db_(db) {}
+SqliteCatalog::SqliteCatalog(sqlite3* db, std::filesystem::path file) : db_(db), file_(std::move(file)) {}
 
 SqliteCatalog::~SqliteCatalog() { sqlite3_close_v2(db_); }
 
@@ -357,7 +341,7 @@ Result<std::unique_ptr<SqliteCatalog>> SqliteCatalog::open(const std::filesystem
     sqlite3_close_v2(db);
     return Error{ErrorCode::database_error, "cannot open " + file.string() + ": " + message};
   }
-  std::unique_ptr<SqliteCatalog> catalog(new SqliteCatalog(db));
+  std::unique_ptr<SqliteCatalog> catalog(new SqliteCatalog(db, file));
   auto with_file = [&file](const Error& e) {
     return Error{ErrorCode::database_error, file.string() + ": " + e.detail};
   };
@@ -385,9 +369,9 @@ Status SqliteCatalog::migrate() {
   MCVAL_TRY(exec(db_, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT)"));
   MCVAL_TRY_ASSIGN(found, read_schema_version(db_));
   if (found > kLatestVersion) {
-    return Error{ErrorCode::database_error, "schema version " + std::to_string(found) +
-                                                " is newer than this build supports (" +
-                                                std::to_string(kLatestVersion) + ")"};
+    return Error{ErrorCode::database_error, "the database is at schema version " + std::to_string(found) +
+                                                ", newer than this mcval supports (" + std::to_string(kLatestVersion) +
+                                                "): run a newer mcval, or restore a backup made by this version"};
   }
   for (const auto& migration : kMigrations) {
     Transaction transaction(db_);
@@ -507,6 +491,151 @@ int SqliteCatalog::schema_version() const {
     return 0;
   }
   return *version;
+}
+
+Result<SlidePage> SqliteCatalog::list_slides_page(const SlidePageQuery& query) const {
+  if (query.limit < 1 || query.limit > 1000) {
+    return Error{ErrorCode::invalid_argument, "limit must be between 1 and 1000"};
+  }
+  std::lock_guard lock(mutex_);
+  MCVAL_TRY_ASSIGN(stmt, Statement::prepare(db_, query.descending ? kPageDescending : kPageAscending));
+  if (query.centres) stmt.bind(1, dump(json(*query.centres)));
+  stmt.bind(2, query.status ? std::string(to_string(*query.status)) : std::string());
+  stmt.bind(3, std::int64_t{query.include_removed ? 1 : 0});
+  stmt.bind(4, ascii_lower(query.name_contains));
+  stmt.bind(5, query.after_path);
+  stmt.bind(6, std::int64_t{query.limit} + 1);
+  MCVAL_TRY_ASSIGN(records, read_all(stmt));
+  return make_page(std::move(records), query.limit);
+}
+
+Status SqliteCatalog::ping() const {
+  std::lock_guard lock(mutex_);
+  return exec(db_, "SELECT 1");
+}
+
+Result<std::int64_t> SqliteCatalog::catalog_version() const {
+  std::lock_guard lock(mutex_);
+  MCVAL_TRY_ASSIGN(stmt, Statement::prepare(db_, "SELECT version FROM catalog_state WHERE id = 1"));
+  MCVAL_TRY_ASSIGN(row, stmt.step());
+  return row ? stmt.int64(0) : 0;
+}
+
+Result<bool> SqliteCatalog::acquire_scan_lease(const std::string& holder, std::chrono::seconds ttl) {
+  const std::int64_t now = unix_now();
+  MCVAL_TRY_ASSIGN(changed, execute_changes(
+      "UPDATE scan_lease SET holder = ?1, expires_unix = ?2 WHERE id = 1 AND (holder = ?1 OR expires_unix < ?3)",
+      {holder, std::to_string(now + ttl.count()), std::to_string(now)}));
+  return changed == 1;
+}
+
+Status SqliteCatalog::release_scan_lease(const std::string& holder) {
+  MCVAL_TRY(execute_changes("UPDATE scan_lease SET holder = '', expires_unix = 0 WHERE id = 1 AND holder = ?1",
+                            {holder}));
+  return {};
+}
+
+Result<std::int64_t> SqliteCatalog::execute_changes(const char* sql, const std::vector<std::string>& params) {
+  std::lock_guard lock(mutex_);
+  MCVAL_TRY_ASSIGN(stmt, Statement::prepare(db_, sql));
+  for (std::size_t i = 0; i < params.size(); ++i) stmt.bind(static_cast<int>(i + 1), params[i]);
+  MCVAL_TRY(stmt.step());
+  return static_cast<std::int64_t>(sqlite3_changes(db_));
+}
+
+namespace {
+constexpr const char* kSessionColumns =
+    "key, user_id, display_name, principal_json, csrf_token, refresh_token, access_expires_unix, ends_unix, "
+    "created_unix";
+
+StoredSession session_from_row(const Statement& stmt) {
+  return {stmt.text(0), stmt.text(1), stmt.text(2), stmt.text(3),  stmt.text(4),
+          stmt.text(5), stmt.int64(6), stmt.int64(7), stmt.int64(8)};
+}
+}  // namespace
+
+Status SqliteCatalog::put_pending_login(const StoredPendingLogin& login) {
+  MCVAL_TRY(execute_changes(
+      "INSERT OR REPLACE INTO pending_logins (state_key, binding, nonce, code_verifier, return_to, expires_unix) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+      {login.state_key, login.binding, login.nonce, login.code_verifier, login.return_to,
+       std::to_string(login.expires_unix)}));
+  return {};
+}
+
+Result<std::optional<StoredPendingLogin>> SqliteCatalog::take_pending_login(const std::string& state_key,
+                                                                            std::int64_t now) {
+  std::lock_guard lock(mutex_);
+  MCVAL_TRY_ASSIGN(stmt, Statement::prepare(
+      db_, "DELETE FROM pending_logins WHERE state_key = ?1 "
+           "RETURNING state_key, binding, nonce, code_verifier, return_to, expires_unix"));
+  stmt.bind(1, state_key);
+  MCVAL_TRY_ASSIGN(row, stmt.step());
+  if (!row) return std::optional<StoredPendingLogin>();
+  StoredPendingLogin login{stmt.text(0), stmt.text(1), stmt.text(2), stmt.text(3), stmt.text(4), stmt.int64(5)};
+  MCVAL_TRY(stmt.step());  // finishes the statement (and the deletion)
+  if (login.expires_unix <= now) return std::optional<StoredPendingLogin>();
+  return std::optional<StoredPendingLogin>(std::move(login));
+}
+
+Status SqliteCatalog::put_session(const StoredSession& s) {
+  MCVAL_TRY(execute_changes(
+      "INSERT OR REPLACE INTO sessions (key, user_id, display_name, principal_json, csrf_token, refresh_token, "
+      "access_expires_unix, ends_unix, created_unix) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+      {s.key, s.user_id, s.display_name, s.principal_json, s.csrf_token, s.refresh_token,
+       std::to_string(s.access_expires_unix), std::to_string(s.ends_unix), std::to_string(s.created_unix)}));
+  return {};
+}
+
+Result<std::optional<StoredSession>> SqliteCatalog::find_session(const std::string& key, std::int64_t now) {
+  std::lock_guard lock(mutex_);
+  const std::string sql = std::string("SELECT ") + kSessionColumns + " FROM sessions WHERE key = ?1 AND ends_unix > ?2";
+  MCVAL_TRY_ASSIGN(stmt, Statement::prepare(db_, sql.c_str()));
+  stmt.bind(1, key);
+  stmt.bind(2, now);
+  MCVAL_TRY_ASSIGN(row, stmt.step());
+  if (!row) return std::optional<StoredSession>();
+  return std::optional<StoredSession>(session_from_row(stmt));
+}
+
+Result<bool> SqliteCatalog::update_session_tokens(const std::string& key, const std::string& principal_json,
+                                                  std::int64_t access_expires_unix, const std::string& refresh_token) {
+  MCVAL_TRY_ASSIGN(changed, execute_changes(
+      "UPDATE sessions SET principal_json = ?2, access_expires_unix = ?3, refresh_token = ?4 WHERE key = ?1",
+      {key, principal_json, std::to_string(access_expires_unix), refresh_token}));
+  return changed > 0;
+}
+
+Result<bool> SqliteCatalog::delete_session(const std::string& key) {
+  MCVAL_TRY_ASSIGN(changed, execute_changes("DELETE FROM sessions WHERE key = ?1", {key}));
+  return changed > 0;
+}
+
+Result<std::vector<StoredSession>> SqliteCatalog::list_sessions(std::int64_t now) {
+  std::lock_guard lock(mutex_);
+  const std::string sql = std::string("SELECT ") + kSessionColumns +
+                          " FROM sessions WHERE ends_unix > ?1 ORDER BY created_unix DESC, key";
+  MCVAL_TRY_ASSIGN(stmt, Statement::prepare(db_, sql.c_str()));
+  stmt.bind(1, now);
+  std::vector<StoredSession> sessions;
+  while (true) {
+    MCVAL_TRY_ASSIGN(row, stmt.step());
+    if (!row) return sessions;
+    sessions.push_back(session_from_row(stmt));
+  }
+}
+
+Result<std::int64_t> SqliteCatalog::revoke_sessions(const std::string& user_id, const std::string& key_prefix) {
+  MCVAL_TRY(check_revoke_arguments(user_id, key_prefix));
+  return execute_changes(
+      "DELETE FROM sessions WHERE (?1 <> '' AND user_id = ?1) OR (?2 <> '' AND substr(key, 1, length(?2)) = ?2)",
+      {user_id, key_prefix});
+}
+
+Result<std::int64_t> SqliteCatalog::purge_expired(std::int64_t now) {
+  MCVAL_TRY_ASSIGN(sessions, execute_changes("DELETE FROM sessions WHERE ends_unix <= ?1", {std::to_string(now)}));
+  MCVAL_TRY_ASSIGN(logins, execute_changes("DELETE FROM pending_logins WHERE expires_unix <= ?1", {std::to_string(now)}));
+  return sessions + logins;
 }
 
 Status SqliteCatalog::backup_to(const std::filesystem::path& file) const {

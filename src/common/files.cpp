@@ -1,6 +1,7 @@
 #include "mcval/common/files.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -93,6 +94,27 @@ bool is_stale_staging_name(const std::string& name) {
   const auto [end, ec] = std::from_chars(parts[1].data(), parts[1].data() + parts[1].size(), pid);
   if (ec != std::errc() || end != parts[1].data() + parts[1].size() || pid <= 0 || pid == ::getpid()) return false;
   return ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+}
+
+Result<ProcessLock> ProcessLock::acquire(const std::filesystem::path& file) {
+  const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return Error{ErrorCode::io_error, "cannot open " + file.string() + ": " + std::strerror(errno)};
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int error = errno;
+    ::close(fd);
+    if (error == EWOULDBLOCK) {
+      return Error{ErrorCode::config_invalid,
+                   "another mcval server already uses this SQLite catalogue (" + file.string() +
+                       " is locked): SQLite serves one server process; run several replicas on PostgreSQL "
+                       "(--database postgresql://..., docs/deployment.md)"};
+    }
+    return Error{ErrorCode::io_error, "cannot lock " + file.string() + ": " + std::strerror(error)};
+  }
+  return ProcessLock(fd);
+}
+
+ProcessLock::~ProcessLock() {
+  if (fd_ >= 0) ::close(fd_);
 }
 
 }  // namespace mcval

@@ -27,6 +27,20 @@ std::string random_token() {
   return auth::base64url_encode(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
 }
 
+std::int64_t unix_seconds(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+Clock::time_point from_unix_seconds(std::int64_t seconds) { return Clock::time_point(std::chrono::seconds(seconds)); }
+
+std::string sha256_raw(std::string_view text);
+
+/// The key under which a secret (a session cookie, a login's state) is stored: its hex SHA-256.
+std::string hex_sha256(std::string_view secret) {
+  const std::string raw = sha256_raw(secret);
+  return to_hex(reinterpret_cast<const unsigned char*>(raw.data()), raw.size());
+}
+
 std::string sha256_raw(std::string_view text) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
@@ -126,8 +140,8 @@ bool safe_return_path(std::string_view path) {
 }
 
 BrowserLogin::BrowserLogin(BrowserLoginOptions options, auth::TokenVerifier& verifier, HttpsKeySource& client,
-                           audit::AuditRecorder* audit)
-    : options_(std::move(options)), verifier_(verifier), client_(client), audit_(audit) {}
+                           catalog::SessionStore& store, audit::AuditRecorder* audit)
+    : options_(std::move(options)), verifier_(verifier), client_(client), audit_(audit), store_(store) {}
 
 Result<LoginEndpoints> parse_login_discovery(std::string_view body, const auth::IssuerConfig& issuer) {
   auto document = auth::parse_json_strict(body, 16);
@@ -203,25 +217,19 @@ Response BrowserLogin::login(const Request& request) {
     log::warn("browser login unavailable", {{"error", found.error().to_string()}});
     return error_response(Error{ErrorCode::auth_unavailable, found.error().detail}, request);
   }
-  PendingLogin pending{random_token(), random_token(), random_token(), return_to, Steady::now()};
+  catalog::StoredPendingLogin pending{"", random_token(), random_token(), random_token(), return_to,
+                                     unix_seconds(Clock::now() + options_.login_timeout)};
   const std::string state = random_token();
+  pending.state_key = hex_sha256(state);
   const std::string challenge = auth::base64url_encode(sha256_raw(pending.code_verifier));
   const std::string binding = pending.binding;
   const std::string nonce = pending.nonce;
-  {
-    std::lock_guard lock(mutex_);
-    const auto now = Steady::now();
-    for (auto it = pending_.begin(); it != pending_.end();) {
-      it = now - it->second.started > options_.login_timeout ? pending_.erase(it) : std::next(it);
-    }
-    while (pending_.size() >= options_.max_pending_logins) {
-      auto oldest = pending_.begin();
-      for (auto it = pending_.begin(); it != pending_.end(); ++it) {
-        if (it->second.started < oldest->second.started) oldest = it;
-      }
-      pending_.erase(oldest);
-    }
-    pending_.emplace(state, std::move(pending));
+  // Any replica may get the callback: the sign-in waits in the shared store, keyed by the hash
+  // of its state, for login_timeout.
+  (void)store_.purge_expired(unix_seconds(Clock::now()));
+  if (auto stored = store_.put_pending_login(pending); !stored.ok()) {
+    log::warn("browser login not started: the store cannot be written", {{"error", stored.error().to_string()}});
+    return error_response(stored.error(), request);
   }
   const std::string query =
       form_of({{"response_type", "code"}, {"client_id", options_.client_id}, {"redirect_uri", options_.redirect_uri},
@@ -249,15 +257,14 @@ Response BrowserLogin::refuse_login(const Request& request, const std::string& r
 
 Response BrowserLogin::callback(const Request& request) {
   const auto state = request.query_param("state");
-  std::optional<PendingLogin> pending;
+  std::optional<catalog::StoredPendingLogin> pending;
   if (state) {
-    std::lock_guard lock(mutex_);
-    if (const auto it = pending_.find(*state); it != pending_.end()) {
-      pending = std::move(it->second);
-      pending_.erase(it);  // one use only
-    }
+    // One use only: of two callbacks with one state, on any replicas, one finds it.
+    auto taken = store_.take_pending_login(hex_sha256(*state), unix_seconds(Clock::now()));
+    if (!taken.ok()) return error_response(taken.error(), request);
+    pending = std::move(taken).value();
   }
-  if (!pending || Steady::now() - pending->started > options_.login_timeout) {
+  if (!pending) {
     return refuse_login(request, "state_unknown", "no login of this browser is waiting for this answer; sign in again");
   }
   // The answer must come back to the browser that started the login (login CSRF).
@@ -319,23 +326,22 @@ Response BrowserLogin::callback(const Request& request) {
   session.expires_at = session.principal->expires_at;
   session.refresh_token = tokens.refresh_token;
   session.ends_at = session.refresh_token.empty() ? session.expires_at : now + options_.session_max;
-  session.created = Steady::now();
-  session.refreshing = std::make_shared<std::mutex>();
+  session.created_unix = unix_seconds(now);
   const auto max_age = std::chrono::duration_cast<std::chrono::seconds>(session.ends_at - now).count();
   const PrincipalPtr who = session.principal;
-  {
-    std::lock_guard lock(mutex_);
-    for (auto it = sessions_.begin(); it != sessions_.end();) {
-      it = it->second.ends_at <= now ? sessions_.erase(it) : std::next(it);
-    }
-    while (sessions_.size() >= options_.max_sessions) {
-      auto oldest = sessions_.begin();
-      for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
-        if (it->second.created < oldest->second.created) oldest = it;
-      }
-      sessions_.erase(oldest);
-    }
-    sessions_.emplace(sha256_raw(cookie_secret), std::move(session));
+  catalog::StoredSession stored;
+  stored.key = hex_sha256(cookie_secret);
+  stored.user_id = who->stable_id();
+  stored.display_name = who->display_name;
+  stored.principal_json = auth::principal_to_json(*who);
+  stored.csrf_token = session.csrf_token;
+  stored.refresh_token = session.refresh_token;
+  stored.access_expires_unix = unix_seconds(session.expires_at);
+  stored.ends_unix = unix_seconds(session.ends_at);
+  stored.created_unix = session.created_unix;
+  if (auto saved = store_.put_session(stored); !saved.ok()) {
+    log::warn("browser login not completed: the session cannot be stored", {{"error", saved.error().to_string()}});
+    return error_response(saved.error(), request);
   }
   Request as_user = request;
   as_user.principal = who;
@@ -351,32 +357,97 @@ Response BrowserLogin::callback(const Request& request) {
   return r;
 }
 
-std::optional<std::pair<std::string, BrowserLogin::Session>> BrowserLogin::find_session(const Request& request) {
-  const auto secret = cookie_value(request.header("cookie"), kSessionCookie);
-  if (!secret || secret->empty()) return std::nullopt;
-  std::string key = sha256_raw(*secret);
-  std::lock_guard lock(mutex_);
-  const auto it = sessions_.find(key);
-  if (it == sessions_.end()) return std::nullopt;
+Result<std::optional<BrowserLogin::Session>> BrowserLogin::load_session(const std::string& key) {
   const auto now = Clock::now();
-  if (it->second.ends_at <= now || (it->second.refresh_token.empty() && it->second.expires_at <= now)) {
-    sessions_.erase(it);
-    return std::nullopt;
+  MCVAL_TRY_ASSIGN(stored, store_.find_session(key, unix_seconds(now)));
+  if (!stored) return std::optional<Session>();
+  auto principal = auth::principal_from_json(stored->principal_json);
+  if (!principal.ok()) {
+    log::warn("a stored session is unreadable; it is ended", {{"error", principal.error().to_string()}});
+    (void)store_.delete_session(key);
+    return std::optional<Session>();
   }
-  return std::make_pair(std::move(key), it->second);
+  Session session;
+  session.principal = std::make_shared<const auth::Principal>(std::move(principal).value());
+  session.csrf_token = stored->csrf_token;
+  session.expires_at = from_unix_seconds(stored->access_expires_unix);
+  session.ends_at = from_unix_seconds(stored->ends_unix);
+  session.created_unix = stored->created_unix;
+  session.refresh_token = stored->refresh_token;
+  std::lock_guard lock(mutex_);
+  if (options_.session_cache.count() > 0) {
+    // Bounded: entries older than the cache period are useless, drop them when it grows.
+    if (cache_.size() >= 10000) {
+      const auto steady_now = Steady::now();
+      std::erase_if(cache_, [&](const auto& entry) { return steady_now - entry.second.read_at > options_.session_cache; });
+    }
+    cache_[key] = CachedSession{session, Steady::now()};
+  }
+  return std::optional<Session>(std::move(session));
+}
+
+void BrowserLogin::forget(const std::string& key) {
+  std::lock_guard lock(mutex_);
+  cache_.erase(key);
+}
+
+Result<std::optional<std::pair<std::string, BrowserLogin::Session>>> BrowserLogin::find_session(
+    const Request& request) {
+  using Found = std::optional<std::pair<std::string, Session>>;
+  const auto secret = cookie_value(request.header("cookie"), kSessionCookie);
+  if (!secret || secret->empty()) return Found();
+  std::string key = hex_sha256(*secret);
+  std::optional<Session> session;
+  {
+    std::lock_guard lock(mutex_);
+    if (const auto it = cache_.find(key); it != cache_.end()) {
+      if (Steady::now() - it->second.read_at <= options_.session_cache) {
+        session = it->second.session;
+      } else {
+        cache_.erase(it);
+      }
+    }
+  }
+  if (!session) {
+    MCVAL_TRY_ASSIGN(loaded, load_session(key));
+    if (!loaded) return Found();
+    session = std::move(loaded);
+  }
+  const auto now = Clock::now();
+  if (session->ends_at <= now || (session->refresh_token.empty() && session->expires_at <= now)) {
+    forget(key);
+    (void)store_.delete_session(key);
+    return Found();
+  }
+  return Found(std::make_pair(std::move(key), std::move(*session)));
 }
 
 std::optional<BrowserLogin::Session> BrowserLogin::refresh(const std::string& key, const Session& session) {
-  std::lock_guard renewal(*session.refreshing);
+  std::shared_ptr<std::mutex> renewing;
   {
-    std::lock_guard lock(mutex_);  // another request of this session may have renewed meanwhile
-    const auto it = sessions_.find(key);
-    if (it == sessions_.end()) return std::nullopt;
-    if (it->second.expires_at > Clock::now() + options_.refresh_margin) return it->second;
+    std::lock_guard lock(mutex_);
+    auto& slot = renewing_[key];
+    if (!slot) slot = std::make_shared<std::mutex>();
+    renewing = slot;
   }
+  std::lock_guard renewal(*renewing);
+  struct Done {
+    BrowserLogin& self;
+    const std::string& key;
+    ~Done() {
+      std::lock_guard lock(self.mutex_);
+      if (const auto it = self.renewing_.find(key); it != self.renewing_.end() && it->second.use_count() <= 2) {
+        self.renewing_.erase(it);
+      }
+    }
+  } done{*this, key};
+  // Another request, here or on another replica, may have renewed meanwhile: read the store.
+  auto current = load_session(key);
+  if (!current.ok() || !*current) return std::nullopt;
+  if ((*current)->expires_at > Clock::now() + options_.refresh_margin) return **current;
   auto found = endpoints();
   if (!found.ok()) return std::nullopt;
-  const std::string form = form_of({{"grant_type", "refresh_token"}, {"refresh_token", session.refresh_token},
+  const std::string form = form_of({{"grant_type", "refresh_token"}, {"refresh_token", (*current)->refresh_token},
                                     {"resource", options_.resource}});
   auto answer = client_.post_form(found->token, form, basic_authorization(options_.client_id, options_.client_secret));
   if (!answer.ok()) {
@@ -392,28 +463,32 @@ std::optional<BrowserLogin::Session> BrowserLogin::refresh(const std::string& ke
               {{"subject", session.principal->subject}});
     return std::nullopt;
   }
-  std::lock_guard lock(mutex_);
-  const auto it = sessions_.find(key);
-  if (it == sessions_.end()) return std::nullopt;  // signed out meanwhile
-  it->second.principal = std::make_shared<const auth::Principal>(std::move(principal).value());
-  it->second.expires_at = it->second.principal->expires_at;
-  if (!tokens.refresh_token.empty()) it->second.refresh_token = tokens.refresh_token;
-  log::info("browser session renewed", {{"subject", it->second.principal->subject}});
-  return it->second;
+  Session renewed = **current;
+  renewed.principal = std::make_shared<const auth::Principal>(std::move(principal).value());
+  renewed.expires_at = renewed.principal->expires_at;
+  if (!tokens.refresh_token.empty()) renewed.refresh_token = tokens.refresh_token;
+  auto saved = store_.update_session_tokens(key, auth::principal_to_json(*renewed.principal),
+                                            unix_seconds(renewed.expires_at), renewed.refresh_token);
+  if (!saved.ok() || !*saved) return std::nullopt;  // signed out meanwhile, or the store is away
+  forget(key);
+  log::info("browser session renewed", {{"subject", renewed.principal->subject}});
+  return renewed;
 }
 
 std::optional<Result<PrincipalPtr>> BrowserLogin::authenticate(const Request& request) {
   if (!cookie_value(request.header("cookie"), kSessionCookie)) return std::nullopt;
   auto found = find_session(request);
+  if (!found.ok()) return Result<PrincipalPtr>(found.error());  // the store is away: 503, not "signed out"
   std::optional<Session> session;
-  if (found) {
-    session = std::move(found->second);
+  if (*found) {
+    auto& [key, current] = **found;
+    session = std::move(current);
     if (session->expires_at <= Clock::now() + options_.refresh_margin && !session->refresh_token.empty()) {
-      if (auto renewed = refresh(found->first, *session)) session = std::move(renewed);
+      if (auto renewed = refresh(key, *session)) session = std::move(renewed);
     }
     if (session->expires_at <= Clock::now()) {  // not renewed: the session has ended
-      std::lock_guard lock(mutex_);
-      sessions_.erase(found->first);
+      forget(key);
+      (void)store_.delete_session(key);
       session.reset();
     }
   }
@@ -437,7 +512,9 @@ std::optional<Result<PrincipalPtr>> BrowserLogin::authenticate(const Request& re
 
 Response BrowserLogin::session_info(const Request& request) {
   Response r;
-  const auto found = find_session(request);
+  auto lookup = find_session(request);
+  if (!lookup.ok()) return error_response(lookup.error(), request);
+  const auto& found = *lookup;
   if (!found) {
     r = json_ok({{"login", true}, {"authenticated", false}, {"login_url", "/auth/login"}});
   } else {
@@ -465,10 +542,10 @@ Response BrowserLogin::logout(const Request& request) {
   if (!who) return error_response(Error{ErrorCode::unauthenticated, "not signed in"}, request);
   if (!who->ok()) return error_response(who->error(), request);
   const auto secret = cookie_value(request.header("cookie"), kSessionCookie);
-  {
-    std::lock_guard lock(mutex_);
-    sessions_.erase(sha256_raw(secret.value_or("")));
-  }
+  const std::string key = hex_sha256(secret.value_or(""));
+  forget(key);
+  // Deleted from the store: every replica refuses the cookie within --session-cache-ms.
+  if (auto deleted = store_.delete_session(key); !deleted.ok()) return error_response(deleted.error(), request);
   Request as_user = request;
   as_user.principal = who->value();
   if (audit_) {
@@ -486,9 +563,9 @@ Response BrowserLogin::logout(const Request& request) {
   return r;
 }
 
-std::size_t BrowserLogin::sessions() const {
-  std::lock_guard lock(mutex_);
-  return sessions_.size();
+Result<std::size_t> BrowserLogin::sessions() const {
+  MCVAL_TRY_ASSIGN(listed, store_.list_sessions(unix_seconds(Clock::now())));
+  return listed.size();
 }
 
 }  // namespace mcval::http

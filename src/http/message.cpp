@@ -51,7 +51,10 @@ Response error_response(const Error& error, const Request& request) {
   }
   const nlohmann::json body = {
       {"error", {{"code", error_name(error.code)}, {"message", message}, {"request_id", request.request_id}}}};
-  return Response::json(status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  Response response = Response::json(status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  // The shared store comes back by itself (a restart, a fail-over): clients may try again soon.
+  if (error.code == ErrorCode::database_unavailable) response.header("Retry-After", "2");
+  return response;
 }
 
 }  // namespace mcval::http

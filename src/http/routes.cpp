@@ -7,6 +7,7 @@
 #include <sstream>
 #include <vector>
 
+#include "mcval/auth/base64url.h"
 #include "mcval/common/logging.h"
 #include "mcval/common/strings.h"
 #include "mcval/http/authenticator.h"
@@ -274,6 +275,44 @@ nlohmann::json slide_json(const catalog::SlideRecord& record) {
   };
 }
 
+namespace {
+/// The catalogue page a GET /api/v1/slides asks for, within the caller's scope.
+Result<catalog::SlidePageQuery> slide_page_query(const Request& req, const auth::CentreScope& scope) {
+  catalog::SlidePageQuery query;
+  query.limit = 1000;
+  if (const auto limit = req.query_param("limit")) {
+    int value = 0;
+    const auto [end, ec] = std::from_chars(limit->data(), limit->data() + limit->size(), value);
+    if (ec != std::errc() || end != limit->data() + limit->size() || value < 1 || value > 1000) {
+      return Error{ErrorCode::invalid_argument, "limit must be a whole number from 1 to 1000"};
+    }
+    query.limit = value;
+  }
+  if (const auto cursor = req.query_param("cursor"); cursor && !cursor->empty()) {
+    auto decoded = auth::base64url_decode(*cursor);
+    if (!decoded || decoded->empty()) return Error{ErrorCode::invalid_argument, "the cursor is not one this server gave"};
+    query.after_path = std::move(*decoded);
+  }
+  if (const auto order = req.query_param("order")) {
+    if (*order != "asc" && *order != "desc") return Error{ErrorCode::invalid_argument, "order is asc or desc"};
+    query.descending = *order == "desc";
+  }
+  if (const auto status = req.query_param("status")) {
+    query.status = catalog::slide_status_from_string(*status);
+    if (!query.status) return Error{ErrorCode::invalid_argument, "status is ok, unreadable or removed"};
+  }
+  query.name_contains = req.query_param("q").value_or("");
+  const auto centre = req.query_param("centre");
+  if (centre) {
+    query.centres = std::vector<std::string>{};
+    if (scope.contains(*centre)) query.centres->push_back(*centre);
+  } else if (!scope.all) {
+    query.centres = std::vector<std::string>(scope.centres.begin(), scope.centres.end());
+  }
+  return query;
+}
+}  // namespace
+
 Status register_routes(Router& router, const RouteContext& ctx) {
   const RouteContext* c = &ctx;
 
@@ -286,7 +325,14 @@ Status register_routes(Router& router, const RouteContext& ctx) {
         if (c->state.stopping) {
           return error_response(Error{ErrorCode::not_ready, "the server is shutting down"}, req);
         }
-        if (c->state.ready) return Response::json(200, R"({"status":"ready"})");
+        if (c->state.ready) {
+          // The shared database away: ready all the same, since slides already catalogued are
+          // still served (taking every replica out would stop that too); the body says why.
+          if (const auto problem = c->state.database_problem(); !problem.empty()) {
+            return Response::json(200, nlohmann::json({{"status", "degraded"}, {"database", problem}}).dump());
+          }
+          return Response::json(200, R"({"status":"ready"})");
+        }
         return error_response(Error{ErrorCode::not_ready, "the first catalogue scan is still running"}, req);
       },
       Access::public_);
@@ -336,18 +382,23 @@ Status register_routes(Router& router, const RouteContext& ctx) {
     }
     return json_ok({{"centres", list}});
   });
+  // Keyset pagination: ?limit=1..1000 (default 1000), ?cursor= from the previous page's
+  // next_cursor, ?order=asc|desc (by relative path), ?q= part of the path (any case), ?status=,
+  // ?centre=. A centre outside the caller's scope lists as an empty one.
   router.add("GET", "/api/v1/slides", "api.slides", [c](Request& req) {
-    auto slides = c->catalog.list_slides(req.query_param("centre"));
-    if (!slides.ok()) return error_response(slides.error(), req);
-    const auto scope = caller_scope(req);
+    auto query = slide_page_query(req, caller_scope(req));
+    if (!query.ok()) return error_response(query.error(), req);
+    auto page = c->catalog.list_slides_page(*query);
+    if (!page.ok()) return error_response(page.error(), req);
     nlohmann::json list = nlohmann::json::array();
-    for (const auto& s : *slides) {
-      if (!scope.contains(s.centre)) continue;  // a centre outside the scope lists as an empty one
+    for (const auto& s : page->slides) {
       auto json = slide_json(s);
       json["inference_count"] = inference_count(*c, s.id);
       list.push_back(std::move(json));
     }
-    return json_ok({{"slides", list}});
+    nlohmann::json body{{"slides", list}, {"limit", query->limit}};
+    if (!page->next_after.empty()) body["next_cursor"] = auth::base64url_encode(page->next_after);
+    return json_ok(body);
   });
   router.add("GET", "/api/v1/slides/{id}", "api.slide", [c](Request& req) {
     auto record = authorize_slide(*c, req, req.param("id"));

@@ -38,6 +38,13 @@ class Workspace:
         self.data = os.path.join(self.dir, "data")
         os.makedirs(self.slides)
 
+    def with_data(self, name):
+        """The same slide root with another data folder: for a second server, since a SQLite
+        catalogue serves one server process."""
+        other = Workspace.__new__(Workspace)
+        other.dir, other.slides, other.data = self.dir, self.slides, os.path.join(self.dir, name)
+        return other
+
     def add_slide(self, centre, name, source=CMU_SLIDE):
         folder = os.path.join(self.slides, centre)
         os.makedirs(os.path.dirname(os.path.join(folder, name)), exist_ok=True)

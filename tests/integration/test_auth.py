@@ -449,8 +449,8 @@ class OidcAuthTest(unittest.TestCase):
 
     def test_rate_limit_per_user(self):
         audit_path = os.path.join(self.ws.dir, "audit-limits.log")
-        server = Server(self.ws, ["--auth", "oidc", "--auth-config", self.config_path, "--audit-log", audit_path,
-                                  "--scan-on-start=false", "--rate-limit-per-user", "2"])
+        server = Server(self.ws.with_data("data-limits"), ["--auth", "oidc", "--auth-config", self.config_path,
+                                                          "--audit-log", audit_path, "--rate-limit-per-user", "2"])
         try:
             hammer, other = self.tokens["viewer-b"], self.tokens["validator-b"]
             statuses = []
@@ -708,7 +708,7 @@ class BrowserLoginTest(unittest.TestCase):
 
     def test_a_session_outlives_its_access_token_with_the_refresh_token(self):
         # Access tokens of the "short" resource live 1 s; the session renews them.
-        server = Server(self.ws, ["--auth", "oidc", "--auth-config", self.config_path, "--scan-on-start=false",
+        server = Server(self.ws.with_data("data-short"), ["--auth", "oidc", "--auth-config", self.config_path,
                                   "--audit-log", os.path.join(self.ws.dir, "audit-short.log"),
                                   "--login-issuer", "idp-a", "--login-client-id", "mcval-web",
                                   "--login-client-secret-file", self.secret, "--login-resource", SHORT_RESOURCE,

@@ -57,6 +57,28 @@ class ServerTest(unittest.TestCase):
         thumb = self.image("/api/v1/slides/%s/thumbnail?max=200" % self.id)
         self.assertEqual(max(thumb.size), 200)
 
+    def test_the_catalogue_pages_by_cursor(self):
+        seen, cursor, pages = [], "", 0
+        while True:
+            page = self.server.get("/api/v1/slides?limit=1" + ("&cursor=" + cursor if cursor else "")).json()
+            self.assertEqual(page["limit"], 1)
+            seen += [s["relative_path"] for s in page["slides"]]
+            pages += 1
+            cursor = page.get("next_cursor", "")
+            if not cursor:
+                break
+        self.assertEqual(pages, 2)
+        self.assertEqual(seen, ["centre-a/cmu.svs", "centre-b/nested/folder/cmu-copy.svs"])
+        desc = self.server.get("/api/v1/slides?order=desc&limit=1").json()["slides"]
+        self.assertEqual(desc[0]["relative_path"], "centre-b/nested/folder/cmu-copy.svs")
+        found = self.server.get("/api/v1/slides?q=FOLDER").json()["slides"]
+        self.assertEqual([s["name"] for s in found], ["cmu-copy.svs"])
+        self.assertEqual(self.server.get("/api/v1/slides?status=unreadable").json()["slides"], [])
+        for bad in ("limit=0", "limit=1001", "limit=x", "cursor=%25%25", "order=up", "status=gone"):
+            answer = self.server.get("/api/v1/slides?" + bad)
+            self.assertEqual(answer.status, 400, bad)
+            self.assertEqual(answer.json()["error"]["code"], "invalid_argument")
+
     def test_deep_zoom_descriptor_and_tiles(self):
         res = self.server.get("/dzi/%s.dzi" % self.id)
         self.assertEqual(res.status, 200)

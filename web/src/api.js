@@ -43,10 +43,24 @@ export async function listCentres() {
   return Array.isArray(body.centres) ? body.centres : [];
 }
 
-/** @returns {Promise<Array<object>>} the slides of one centre, as the server describes them */
-export async function listSlides(centre) {
-  const body = await getJson(`/api/v1/slides?centre=${encodeURIComponent(centre)}`);
-  return Array.isArray(body.slides) ? body.slides : [];
+/**
+ * The slides of one centre, as the server describes them, read page by page (the server pages by
+ * cursor, so a centre of 100,000 slides costs the same per page as a small one).
+ * @param {string} centre
+ * @param {(slides: Array<object>) => void} [onPage] called with every slide read so far, per page
+ * @returns {Promise<Array<object>>}
+ */
+export async function listSlides(centre, onPage) {
+  const slides = [];
+  let cursor = '';
+  do {
+    const query = `centre=${encodeURIComponent(centre)}&limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+    const body = await getJson(`/api/v1/slides?${query}`);
+    if (Array.isArray(body.slides)) slides.push(...body.slides);
+    cursor = typeof body.next_cursor === 'string' ? body.next_cursor : '';
+    if (onPage && cursor) onPage(slides);
+  } while (cursor);
+  return slides;
 }
 
 /** @returns {Promise<object>} one slide */

@@ -6,6 +6,8 @@ import { listCentres, listSlides, thumbnailUrl } from './api.js';
 import { formatBytes, splitDate } from './format.js';
 
 const THUMBNAIL_PX = 128;
+// Rows drawn at once; "Show more" draws the next ones (a centre may hold 100,000 slides).
+const ROWS_PER_PAGE = 500;
 
 const ACTIONS = [
   { action: 'open', label: 'Open', title: 'Show this slide alone', primary: true },
@@ -43,6 +45,7 @@ export class SlideBrowser extends EventTarget {
     this.sort = { key: 'name', ascending: true };
     this.filterText = '';
     this.loadToken = 0;
+    this.shownRows = ROWS_PER_PAGE;
 
     this.el.centreList.addEventListener('click', (event) => {
       const item = event.target.closest('[data-centre]');
@@ -56,6 +59,11 @@ export class SlideBrowser extends EventTarget {
       }
     });
     this.el.slideRows.addEventListener('click', (event) => {
+      if (event.target.closest('button[data-more]')) {
+        this.shownRows += ROWS_PER_PAGE;
+        this.renderSlides();
+        return;
+      }
       const button = event.target.closest('button[data-action]');
       if (!button) return;
       const slide = this.slides.find((candidate) => candidate.id === button.dataset.id);
@@ -68,10 +76,12 @@ export class SlideBrowser extends EventTarget {
       if (!button) return;
       const key = button.dataset.sort;
       this.sort = { key, ascending: this.sort.key === key ? !this.sort.ascending : true };
+      this.shownRows = ROWS_PER_PAGE;
       this.renderSlides();
     });
     this.el.filter.addEventListener('input', () => {
       this.filterText = this.el.filter.value.trim().toLowerCase();
+      this.shownRows = ROWS_PER_PAGE;
       this.renderSlides();
     });
   }
@@ -106,7 +116,13 @@ export class SlideBrowser extends EventTarget {
     this.el.slideRows.replaceChildren(this.messageRow('Loading slides…'));
     const token = ++this.loadToken;
     try {
-      const slides = await listSlides(name);
+      this.shownRows = ROWS_PER_PAGE;
+      const slides = await listSlides(name, (soFar) => {
+        if (token !== this.loadToken) return;
+        const total = this.centres.find((c) => c.name === name)?.slide_count;
+        this.el.slideRows.replaceChildren(this.messageRow(
+          `Loading slides… ${soFar.length.toLocaleString('en-US')}${total ? ` of ${total.toLocaleString('en-US')}` : ''}`));
+      });
       if (token !== this.loadToken) return;
       this.slides = slides;
       this.renderSlides();
@@ -165,7 +181,21 @@ export class SlideBrowser extends EventTarget {
       this.el.slideRows.replaceChildren(this.messageRow('No slide matches the filter.'));
       return;
     }
-    this.el.slideRows.replaceChildren(...slides.map((slide) => this.slideRow(slide)));
+    const rows = slides.slice(0, this.shownRows).map((slide) => this.slideRow(slide));
+    if (slides.length > this.shownRows) rows.push(this.moreRow(slides.length));
+    this.el.slideRows.replaceChildren(...rows);
+  }
+
+  moreRow(total) {
+    const row = element('tr', 'placeholder-row');
+    const cell = element('td', '', `Showing ${this.shownRows.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} slides `);
+    cell.colSpan = 6;
+    const button = element('button', 'btn btn-small', `Show ${Math.min(ROWS_PER_PAGE, total - this.shownRows)} more`);
+    button.type = 'button';
+    button.dataset.more = 'true';
+    cell.append(button);
+    row.append(cell);
+    return row;
   }
 
   slideRow(slide) {

@@ -64,7 +64,7 @@ TEST(SqliteCatalog, CreatesParentFolderAndUsesWal) {
   auto catalog = SqliteCatalog::open(file);
   ASSERT_TRUE(catalog.ok()) << catalog.error().to_string();
   EXPECT_TRUE(std::filesystem::exists(file));
-  EXPECT_EQ((*catalog)->schema_version(), 2);
+  EXPECT_EQ((*catalog)->schema_version(), 3);
   EXPECT_EQ(query_text(file, "PRAGMA journal_mode"), "wal");
 }
 
@@ -79,13 +79,13 @@ TEST(SqliteCatalog, MigrationsAreIdempotentOnReopen) {
   for (int i = 0; i < 2; ++i) {
     auto catalog = SqliteCatalog::open(file);
     ASSERT_TRUE(catalog.ok()) << catalog.error().to_string();
-    EXPECT_EQ((*catalog)->schema_version(), 2);
+    EXPECT_EQ((*catalog)->schema_version(), 3);
     auto slides = (*catalog)->list_slides(std::nullopt, false);
     ASSERT_TRUE(slides.ok());
     ASSERT_EQ(slides->size(), 1u);
     EXPECT_EQ(slides->front().relative_path, "c/1.svs");
   }
-  EXPECT_EQ(query_text(file, "SELECT COUNT(*) FROM schema_migrations"), "2");
+  EXPECT_EQ(query_text(file, "SELECT COUNT(*) FROM schema_migrations"), "3");
   EXPECT_FALSE(query_text(file, "SELECT applied_at FROM schema_migrations WHERE version = 1").empty());
 }
 
@@ -98,13 +98,21 @@ TEST(SqliteCatalog, MigratesAVersionOneDatabaseKeepingItsSlides) {
     ASSERT_TRUE((*catalog)->upsert_slide(make_record("c/1.svs")).ok());
   }
   // Roll the file back to what version 1 of mcval left behind.
-  query_text(file, "DROP TABLE datasets");
-  query_text(file, "DELETE FROM schema_migrations WHERE version = 2");
+  for (const char* table : {"datasets", "sessions", "pending_logins", "catalog_state", "scan_lease"}) {
+    query_text(file, (std::string("DROP TABLE ") + table).c_str());
+  }
+  query_text(file, "DELETE FROM schema_migrations WHERE version >= 2");
   auto catalog = SqliteCatalog::open(file);
   ASSERT_TRUE(catalog.ok()) << catalog.error().to_string();
-  EXPECT_EQ((*catalog)->schema_version(), 2);
+  EXPECT_EQ((*catalog)->schema_version(), 3);
   EXPECT_EQ((*catalog)->list_slides(std::nullopt, false)->size(), 1u);
   EXPECT_TRUE((*catalog)->list_datasets()->empty());
+  // Migrated step by step, the schema equals one created fresh.
+  const auto fresh = dir.path() / "fresh.db";
+  ASSERT_TRUE(SqliteCatalog::open(fresh).ok());
+  const char* schema = "SELECT group_concat(sql, ';') FROM (SELECT sql FROM sqlite_master WHERE sql IS NOT NULL "
+                       "AND name <> 'schema_migrations' ORDER BY name)";
+  EXPECT_EQ(query_text(file, schema), query_text(fresh, schema));
 }
 
 TEST(SqliteCatalog, DatasetsAreFrozenUnderTheirName) {

@@ -4,11 +4,14 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <memory>
+#include <stdexcept>
 
 #include <nlohmann/json.hpp>
 
 #include <gtest/gtest.h>
 
+#include "mcval/catalog/sqlite_catalog.h"
 #include "mcval/http/colormap.h"
 #include "mcval/http/heatmap_image.h"
 #include "mcval/http/routes.h"
@@ -31,41 +34,11 @@ constexpr char kSlideA[] = "00000000000000aa";
 constexpr char kSlideGone[] = "00000000000000bb";
 constexpr char kSlideBare[] = "00000000000000cc";
 
-/// A catalogue held in memory.
-class MemoryCatalog final : public catalog::SlideCatalog {
- public:
-  Result<std::vector<catalog::SlideRecord>> list_slides(const std::optional<std::string>& centre,
-                                                        bool include_removed) const override {
-    std::vector<catalog::SlideRecord> out;
-    for (const auto& r : records_) {
-      if ((!centre || r.centre == *centre) && (include_removed || r.status != catalog::SlideStatus::removed)) {
-        out.push_back(r);
-      }
-    }
-    return out;
-  }
-  Result<catalog::SlideRecord> find_slide(const std::string& id) const override {
-    for (const auto& r : records_) {
-      if (r.id == id) return r;
-    }
-    return Error{ErrorCode::slide_not_found, id};
-  }
-  Result<std::vector<catalog::CentreSummary>> list_centres() const override {
-    return std::vector<catalog::CentreSummary>{};
-  }
-  Status upsert_slide(const catalog::SlideRecord& record) override {
-    records_.push_back(record);
-    return {};
-  }
-  Status upsert_slides(const std::vector<catalog::SlideRecord>& records) override {
-    for (const auto& r : records) records_.push_back(r);
-    return {};
-  }
-  int schema_version() const override { return 1; }
-
- private:
-  std::vector<catalog::SlideRecord> records_;
-};
+std::unique_ptr<catalog::SqliteCatalog> open_catalog(const std::filesystem::path& file) {
+  auto opened = catalog::SqliteCatalog::open(file);
+  if (!opened.ok()) throw std::runtime_error(opened.error().to_string());
+  return std::move(opened).value();
+}
 
 catalog::SlideRecord slide_record(const std::string& id, catalog::SlideStatus status) {
   catalog::SlideRecord r;
@@ -227,7 +200,8 @@ class InferenceRoutes : public ::testing::Test {
   }
 
   mcval::testing::TempDir dir_;
-  MemoryCatalog catalog_;
+  std::unique_ptr<catalog::SqliteCatalog> catalog_ptr_ = open_catalog(dir_.path() / "catalog.sqlite");
+  catalog::SqliteCatalog& catalog_ = *catalog_ptr_;
   slide::OpenSlideSource source_;
   slide::SlidePool pool_{source_, 2};
   slide::TileCache cache_{1 << 20};

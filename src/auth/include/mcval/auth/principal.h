@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "mcval/common/result.h"
+
 namespace mcval::auth {
 
 /// Roles in increasing order of power; a role includes everything the roles below it may do
@@ -75,5 +77,10 @@ std::optional<Role> highest_role(const Principal& principal, std::string_view ce
 
 /// The strongest role the principal holds anywhere (at any centre); nullopt without grants.
 std::optional<Role> highest_role_anywhere(const Principal& principal);
+
+/// The principal as a JSON object (for the shared store of browser sessions), and back.
+/// principal_from_json refuses (invalid_argument) anything principal_to_json does not write.
+std::string principal_to_json(const Principal& principal);
+Result<Principal> principal_from_json(std::string_view text);
 
 }  // namespace mcval::auth

@@ -1,6 +1,6 @@
 #pragma once
 // SlideCatalog: what mcval knows about the slides of every centre. SQLite by default
-// (SqliteCatalog); a PostgreSQL implementation will satisfy the same interface.
+// (SqliteCatalog), PostgreSQL for replicas (PostgresCatalog), behind the same interface.
 #include <optional>
 #include <string>
 #include <vector>
@@ -9,6 +9,23 @@
 #include "mcval/common/result.h"
 
 namespace mcval::catalog {
+
+/// One page of the catalogue, in relative-path order (byte order, the same in both engines),
+/// continued from a cursor (keyset pagination: a deep page costs what the first does).
+struct SlidePageQuery {
+  std::optional<std::vector<std::string>> centres;  ///< nullopt: every centre; else only these
+  std::optional<SlideStatus> status;                ///< only slides with this status
+  std::string name_contains;                        ///< case-insensitive part of the relative path
+  bool include_removed = false;                     ///< with no status asked for
+  bool descending = false;
+  int limit = 100;                                  ///< 1..1000
+  std::string after_path;                           ///< the last relative path of the previous page
+};
+
+struct SlidePage {
+  std::vector<SlideRecord> slides;
+  std::string next_after;  ///< cursor of the next page; empty when this is the last page
+};
 
 /// Thread-safe: implementations serialise or pool their connections.
 class SlideCatalog {
@@ -25,6 +42,8 @@ class SlideCatalog {
   virtual Status upsert_slide(const SlideRecord& record) = 0;
   /// Applies a batch of upserts atomically (one transaction).
   virtual Status upsert_slides(const std::vector<SlideRecord>& records) = 0;
+  /// One page of slides (see SlidePageQuery); invalid_argument for a limit outside 1..1000.
+  virtual Result<SlidePage> list_slides_page(const SlidePageQuery& query) const = 0;
   /// Current schema version (after migrations).
   virtual int schema_version() const = 0;
 };

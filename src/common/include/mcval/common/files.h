@@ -21,4 +21,21 @@ std::string staging_name(const std::string& label);
 /// Whether `name` is a staging name written by a process of this host that no longer runs.
 bool is_stale_staging_name(const std::string& name);
 
+/// An exclusive lock on a file held for the life of the object (flock(2); the kernel releases it
+/// when the process ends, however it ends). Move-only.
+class ProcessLock {
+ public:
+  /// Creates the file if needed and locks it without waiting; config_invalid naming the file
+  /// when another process holds it, io_error when it cannot be opened.
+  static Result<ProcessLock> acquire(const std::filesystem::path& file);
+  ProcessLock(ProcessLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  ProcessLock& operator=(ProcessLock&&) = delete;
+  ProcessLock(const ProcessLock&) = delete;
+  ~ProcessLock();
+
+ private:
+  explicit ProcessLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
 }  // namespace mcval

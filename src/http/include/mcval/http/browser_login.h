@@ -22,6 +22,7 @@
 #include "mcval/audit/audit_log.h"
 #include "mcval/auth/issuer_config.h"
 #include "mcval/auth/token_verifier.h"
+#include "mcval/catalog/session_store.h"
 #include "mcval/common/result.h"
 #include "mcval/http/authenticator.h"
 #include "mcval/http/https_key_source.h"
@@ -64,19 +65,22 @@ struct BrowserLoginOptions {
   /// with it shortly before it expires); without one, a session ends with its access token.
   std::chrono::seconds session_max{8 * 3600};
   std::chrono::seconds refresh_margin{30};  ///< renew this long before the access token expires
-  std::size_t max_sessions = 10000;         ///< beyond: the oldest session ends
-  std::size_t max_pending_logins = 10000;   ///< beyond: the oldest unfinished login is dropped
+  /// How long a session read from the store is reused before it is read again: a sign-out on
+  /// another replica takes effect here within this bound (on this one at once). 0: always read.
+  std::chrono::milliseconds session_cache{1000};
 };
 
-/// Thread-safe. Sessions live in memory: a restart signs everyone out.
+/// Thread-safe. Sessions and sign-ins in progress live in the shared store (SessionStore), so
+/// every replica knows them and they survive restarts; the cookie's secret is stored only as its
+/// SHA-256.
 class BrowserLogin {
  public:
   static constexpr const char* kSessionCookie = "mcval_session";
   static constexpr const char* kLoginCookie = "mcval_login";
 
-  /// `verifier`, `client` and `audit` (may be null) must outlive this object.
+  /// `verifier`, `client`, `store` and `audit` (may be null) must outlive this object.
   BrowserLogin(BrowserLoginOptions options, auth::TokenVerifier& verifier, HttpsKeySource& client,
-               audit::AuditRecorder* audit);
+               catalog::SessionStore& store, audit::AuditRecorder* audit);
 
   /// Adds the /auth/... routes.
   void register_routes(Router& router);
@@ -86,24 +90,21 @@ class BrowserLogin {
   /// forbidden (a request that changes something without the session's CSRF token; audited).
   std::optional<Result<PrincipalPtr>> authenticate(const Request& request);
 
-  std::size_t sessions() const;
+  /// Sessions in the store that have not ended (every replica's).
+  Result<std::size_t> sessions() const;
 
  private:
-  struct PendingLogin {
-    std::string binding;  ///< the value of the login cookie set in this browser
-    std::string nonce;
-    std::string code_verifier;
-    std::string return_to;
-    std::chrono::steady_clock::time_point started;
-  };
   struct Session {
     PrincipalPtr principal;
     std::string csrf_token;
     std::chrono::system_clock::time_point expires_at;  ///< of the current access token
     std::chrono::system_clock::time_point ends_at;     ///< of the session
-    std::chrono::steady_clock::time_point created;
+    std::int64_t created_unix = 0;
     std::string refresh_token;                         ///< empty: none
-    std::shared_ptr<std::mutex> refreshing;            ///< one renewal at a time per session
+  };
+  struct CachedSession {
+    Session session;
+    std::chrono::steady_clock::time_point read_at;
   };
 
   Result<LoginEndpoints> endpoints();
@@ -112,8 +113,12 @@ class BrowserLogin {
   Response session_info(const Request& request);
   Response logout(const Request& request);
   Response refuse_login(const Request& request, const std::string& reason, const std::string& message);
-  /// The session of the request's cookie (and its key), when it has not ended.
-  std::optional<std::pair<std::string, Session>> find_session(const Request& request);
+  /// The session of the request's cookie (and its key), when it has not ended; an error when the
+  /// store cannot be read.
+  Result<std::optional<std::pair<std::string, Session>>> find_session(const Request& request);
+  /// The session with this key from the store (bypassing the cache), when it has not ended.
+  Result<std::optional<Session>> load_session(const std::string& key);
+  void forget(const std::string& key);
   /// Renews the access token of a session with its refresh token; the renewed session, or
   /// nullopt when the issuer refused (the session then ends once its access token expires).
   std::optional<Session> refresh(const std::string& key, const Session& session);
@@ -126,9 +131,10 @@ class BrowserLogin {
   std::mutex endpoints_mutex_;
   std::optional<LoginEndpoints> endpoints_;
 
-  mutable std::mutex mutex_;
-  std::map<std::string, PendingLogin> pending_;  ///< by state
-  std::map<std::string, Session> sessions_;      ///< by SHA-256 of the cookie value
+  catalog::SessionStore& store_;
+  std::mutex mutex_;
+  std::map<std::string, CachedSession> cache_;                ///< by key (hex SHA-256 of the cookie)
+  std::map<std::string, std::shared_ptr<std::mutex>> renewing_;  ///< one renewal at a time per session here
 };
 
 /// The value of cookie `name` in a Cookie header, or nullopt.

@@ -4,6 +4,7 @@
 // authorize (the caller's centres and roles, docs/security.md), call the catalogue, the tile
 // service or a store, audit, respond.
 #include <atomic>
+#include <mutex>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -29,6 +30,21 @@ struct ServiceState {
   std::atomic<bool> stopping{false};  ///< true from SIGTERM on: /readyz answers 503
   /// Runs a catalogue scan now and returns its summary as JSON (set by the application).
   std::function<Result<nlohmann::json>()> rescan;
+
+  /// Why the shared store does not answer now (empty while it does); set by the catalogue
+  /// watcher, shown by /readyz. Thread-safe.
+  void set_database_problem(std::string problem) {
+    std::lock_guard lock(database_mutex_);
+    database_problem_ = std::move(problem);
+  }
+  std::string database_problem() const {
+    std::lock_guard lock(database_mutex_);
+    return database_problem_;
+  }
+
+ private:
+  mutable std::mutex database_mutex_;
+  std::string database_problem_;
 };
 
 struct RouteContext {
