@@ -1,8 +1,9 @@
-"""The Kubernetes manifests (deploy/kubernetes/): every overlay renders with `kubectl kustomize`,
-validates against the Kubernetes schemas and passes Pod Security "restricted", the best-practice
-rules and mcval's own rules (deploy/kubernetes/check/check.mjs, offline); a deliberately broken
-manifest fails with the rules it breaks named; the settings the manifests give are settings of
-the binary."""
+"""The Kubernetes manifests (deploy/kubernetes/): every overlay (and the cluster-wide Kueue
+example) renders with `kubectl kustomize`, validates against the Kubernetes schemas and passes Pod
+Security "restricted", the best-practice rules and mcval's own rules
+(deploy/kubernetes/check/check.mjs, offline); deliberately broken manifests fail with the rules
+they break named; the settings the manifests give are settings of the binary."""
+import json
 import os
 import re
 import shutil
@@ -14,7 +15,9 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
 KUBERNETES = os.path.join(ROOT, "deploy/kubernetes")
 CHECK = os.path.join(KUBERNETES, "check/check.mjs")
 OVERLAYS = sorted(os.path.join(KUBERNETES, "overlays", name) for name in os.listdir(os.path.join(KUBERNETES, "overlays")))
+CLUSTER = sorted(os.path.join(KUBERNETES, "cluster", name) for name in os.listdir(os.path.join(KUBERNETES, "cluster")))
 BROKEN = os.path.join(KUBERNETES, "check/fixtures/broken")
+BROKEN_PRODUCTION = os.path.join(KUBERNETES, "check/fixtures/broken-production")
 
 
 def tool(variable, name):
@@ -34,6 +37,16 @@ def check(*args):
                           env=env, stdin=subprocess.DEVNULL, cwd=KUBERNETES)
 
 
+def yaml_documents(text):
+    """The objects of kustomize's output, read by the check's own YAML parser (npm yaml)."""
+    out = subprocess.run([NODE, "-e", "const Y = require('yaml'); const fs = require('fs');"
+                          "console.log(JSON.stringify(Y.parseAllDocuments(fs.readFileSync(0, 'utf8'))"
+                          ".map((d) => d.toJSON()).filter((o) => o)))"],
+                         input=text, capture_output=True, text=True, timeout=60, check=True,
+                         cwd=os.path.dirname(CHECK))
+    return json.loads(out.stdout)
+
+
 def render(overlay):
     out = subprocess.run([KUBECTL, "kustomize", overlay], capture_output=True, text=True, timeout=120, check=True)
     return out.stdout
@@ -42,9 +55,10 @@ def render(overlay):
 class ManifestTest(unittest.TestCase):
     def test_every_overlay_passes(self):
         self.assertGreaterEqual(len(OVERLAYS), 2)
-        result = check(*OVERLAYS)
+        self.assertIn(os.path.join(KUBERNETES, "cluster/kueue"), CLUSTER)
+        result = check(*OVERLAYS, *CLUSTER)
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
-        for overlay in OVERLAYS:
+        for overlay in OVERLAYS + CLUSTER:
             self.assertRegex(result.stdout, re.escape(os.path.relpath(overlay, KUBERNETES)) + r": ok: \d+ objects")
 
     def test_the_broken_manifest_fails_with_the_rules_it_breaks(self):
@@ -72,6 +86,83 @@ class ManifestTest(unittest.TestCase):
                      "mcval/claim-binds"):
             self.assertIn(rule, result.stdout)
         self.assertRegex(result.stdout, r"FAIL: \d+ failures")
+
+    def test_the_broken_database_and_queue_fail_with_the_rules_they_break(self):
+        # Each line is a rule the fixture breaks on purpose (fixtures/broken-production/broken.yaml
+        # says where); a rule that stopped firing fails here.
+        result = check("--production", BROKEN_PRODUCTION)
+        self.assertEqual(result.returncode, 1, result.stdout + result.stderr)
+        for line in ("Cluster/broken-db: [schema] /spec/bootstrap/initDb is not a field of this object",
+                     "Pooler/broken-pooler: [schema] /spec/pgbouncer/poolMode must be one of session, transaction",
+                     "Cluster/broken-db: [mcval/image-digest] imageName ghcr.io/cloudnative-pg/postgresql:15 is not pinned",
+                     "Deployment/sqlite-server: [mcval/sqlite-single-server] 3 replicas",
+                     "HorizontalPodAutoscaler/sqlite-server: [mcval/sqlite-single-server] maxReplicas 4",
+                     "Deployment/sqlite-server: [mcval/sqlite-single-server] strategy RollingUpdate",
+                     "Deployment/pg-server: [mcval/database-password] container mcval env MCVAL_DATABASE_PASSWORD: a password",
+                     "Deployment/pg-server: [mcval/database-password] container mcval env MCVAL_DATABASE_PASSWORD is Secret broken-db-app",
+                     "Deployment/pg-server: [mcval/database-password] container mcval has a password in a URL",
+                     "Deployment/pg-server: [mcval/database-password-file] container mcval --database-password-file /etc/mcval/password must be on a read-only Secret volume",
+                     "Deployment/pg-server: [mcval/database-tls] container mcval connects with sslmode=require",
+                     "Deployment/pg-server: [mcval/database-network] the NetworkPolicies do not let Deployment/pg-server reach Pooler/broken-pooler on port 5432",
+                     "Deployment/pg-server: [mcval/database-network] the NetworkPolicies do not let Pooler/broken-pooler reach Cluster/broken-db primary on port 5432",
+                     "Deployment/pg-server: [mcval/secret-files-readable] volume secrets: mode 0440",
+                     "Job/unqueued: [mcval/kueue-queue] no label kueue.x-k8s.io/queue-name",
+                     "Job/misqueued: [mcval/kueue-queue] not created suspended",
+                     "Job/misqueued: [mcval/kueue-queue] queue no-such-queue is no LocalQueue",
+                     "Job/misqueued: [mcval/kueue-queue] kueue.x-k8s.io/job-min-parallelism 4 is not between 0 and parallelism - 1",
+                     "Job/inadmissible: [mcval/kueue-admissible] requests ephemeral-storage, which ClusterQueue small does not cover",
+                     "Job/inadmissible: [mcval/kueue-admissible] 4 pods at once need cpu 0.4, more than ClusterQueue small's quota 0.3"):
+            self.assertIn(line, result.stdout)
+        # Without --production (and outside a folder named production) TLS and queueing are the
+        # operator's choice; the rest still fails.
+        relaxed = check(BROKEN_PRODUCTION)
+        self.assertNotIn("[mcval/database-tls]", relaxed.stdout)
+        self.assertNotIn("Job/unqueued", relaxed.stdout)
+        self.assertIn("[mcval/sqlite-single-server]", relaxed.stdout)
+
+    def test_production_keeps_its_state_in_postgresql_behind_the_pooler(self):
+        objects = yaml_documents(render(os.path.join(KUBERNETES, "overlays/production")))
+        by_kind = {}
+        for o in objects:
+            by_kind.setdefault(o["kind"], {})[o["metadata"]["name"]] = o
+        cluster = by_kind["Cluster"]["mcval-db"]
+        self.assertEqual(cluster["spec"]["instances"], 3)
+        self.assertEqual(cluster["spec"]["bootstrap"]["initdb"], {"database": "mcval", "owner": "mcval"})
+        self.assertIn("mcval-db-pooler", cluster["spec"]["certificates"]["serverAltDNSNames"])
+        pooler = by_kind["Pooler"]["mcval-db-pooler"]
+        self.assertEqual(pooler["spec"]["cluster"]["name"], "mcval-db")
+        self.assertEqual(pooler["spec"]["pgbouncer"]["poolMode"], "transaction")
+        # mcval's prepared statements through transaction pooling need PgBouncer to track them.
+        self.assertGreater(int(pooler["spec"]["pgbouncer"]["parameters"]["max_prepared_statements"]), 0)
+        url = "postgresql://mcval@mcval-db-pooler:5432/mcval?sslmode=verify-full&sslrootcert=/var/run/secrets/mcval-db/ca.crt"
+        pods = [by_kind["Deployment"]["mcval-server"]["spec"]["template"]["spec"],
+                by_kind["Job"]["mcval-infer"]["spec"]["template"]["spec"],
+                by_kind["CronJob"]["mcval-maintenance"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]]
+        for pod in pods:
+            container = pod["containers"][0]
+            args = container["args"]
+            self.assertEqual(args[args.index("--database") + 1], url)
+            self.assertEqual(args[args.index("--database-password-file") + 1], "/var/run/secrets/mcval-db/password")
+            volume = next(v for v in pod["volumes"] if v["name"] == "database")
+            self.assertEqual([s["secret"]["name"] for s in volume["projected"]["sources"]], ["mcval-db-app", "mcval-db-ca"])
+            mount = next(m for m in container["volumeMounts"] if m["name"] == "database")
+            self.assertEqual((mount["mountPath"], mount["readOnly"]), ("/var/run/secrets/mcval-db", True))
+        hpa = by_kind["HorizontalPodAutoscaler"]["mcval-server"]
+        self.assertEqual((hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]), (2, 6))
+        job = by_kind["Job"]["mcval-infer"]
+        self.assertEqual(job["metadata"]["labels"]["kueue.x-k8s.io/queue-name"], "mcval-infer")
+        self.assertTrue(job["spec"]["suspend"])
+        self.assertEqual(by_kind["LocalQueue"]["mcval-infer"]["spec"]["clusterQueue"], "mcval-batch")
+
+    def test_dev_runs_one_server_on_sqlite(self):
+        objects = yaml_documents(render(os.path.join(KUBERNETES, "overlays/dev")))
+        kinds = {o["kind"] for o in objects}
+        self.assertNotIn("HorizontalPodAutoscaler", kinds)
+        self.assertNotIn("Cluster", kinds)
+        server = next(o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "mcval-server")
+        self.assertEqual(server["spec"]["replicas"], 1)
+        self.assertEqual(server["spec"]["strategy"], {"type": "Recreate"})
+        self.assertNotIn("--database", server["spec"]["template"]["spec"]["containers"][0]["args"])
 
     def test_production_images_are_pinned_by_digest(self):
         images = re.findall(r"image: (\S+)", render(os.path.join(KUBERNETES, "overlays/production")))
