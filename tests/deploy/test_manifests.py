@@ -127,7 +127,10 @@ class ManifestTest(unittest.TestCase):
             by_kind.setdefault(o["kind"], {})[o["metadata"]["name"]] = o
         cluster = by_kind["Cluster"]["mcval-db"]
         self.assertEqual(cluster["spec"]["instances"], 3)
-        self.assertEqual(cluster["spec"]["bootstrap"]["initdb"], {"database": "mcval", "owner": "mcval"})
+        initdb = cluster["spec"]["bootstrap"]["initdb"]
+        self.assertEqual((initdb["database"], initdb["owner"]), ("mcval", "mcval"))
+        # Through transaction pooling only the role's default reaches every server connection.
+        self.assertIn("ALTER ROLE mcval SET statement_timeout = '5s'", initdb["postInitApplicationSQL"])
         self.assertIn("mcval-db-pooler", cluster["spec"]["certificates"]["serverAltDNSNames"])
         pooler = by_kind["Pooler"]["mcval-db-pooler"]
         self.assertEqual(pooler["spec"]["cluster"]["name"], "mcval-db")
