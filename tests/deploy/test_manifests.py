@@ -53,6 +53,14 @@ def render(overlay):
 
 
 class ManifestTest(unittest.TestCase):
+    def assert_check_fails_with(self, lines, *args):
+        """The check over `args` fails, and its output has each of `lines`; returns the output."""
+        result = check(*args)
+        self.assertEqual(result.returncode, 1, result.stdout + result.stderr)
+        for line in lines:
+            self.assertIn(line, result.stdout)
+        return result.stdout
+
     def test_every_overlay_passes(self):
         self.assertGreaterEqual(len(OVERLAYS), 2)
         self.assertIn(os.path.join(KUBERNETES, "cluster/kueue"), CLUSTER)
@@ -62,57 +70,52 @@ class ManifestTest(unittest.TestCase):
             self.assertRegex(result.stdout, re.escape(os.path.relpath(overlay, KUBERNETES)) + r": ok: \d+ objects")
 
     def test_the_broken_manifest_fails_with_the_rules_it_breaks(self):
-        result = check(BROKEN)
-        self.assertEqual(result.returncode, 1, result.stdout + result.stderr)
-        for rule in ("[schema] /spec/replicas must be integer",
-                     "pod-security-standards/privileged-containers",
-                     "pod-security-standards/volume-types",
-                     "pod-security-standards/privilege-escalation",
-                     "pod-security-standards/capabilities-strict",
-                     "pod-security-standards/seccomp-strict",
-                     "practices/no-latest-image",
-                     "practices/cpu-limit",
-                     "practices/memory-limit",
-                     "practices/no-writable-fs",
-                     "practices/no-sys-admin",
-                     "mcval/namespace-restricted",
-                     "mcval/network-default-deny",
-                     "mcval/no-inline-nfs",
-                     "mcval/no-fsgroup",
-                     "mcval/emptydir-size-limit",
-                     "mcval/resources",
-                     "mcval/probes",
-                     "mcval/shards-match-completions",
-                     "mcval/claim-binds"):
-            self.assertIn(rule, result.stdout)
-        self.assertRegex(result.stdout, r"FAIL: \d+ failures")
+        output = self.assert_check_fails_with(("[schema] /spec/replicas must be integer",
+                                               "pod-security-standards/privileged-containers",
+                                               "pod-security-standards/volume-types",
+                                               "pod-security-standards/privilege-escalation",
+                                               "pod-security-standards/capabilities-strict",
+                                               "pod-security-standards/seccomp-strict",
+                                               "practices/no-latest-image",
+                                               "practices/cpu-limit",
+                                               "practices/memory-limit",
+                                               "practices/no-writable-fs",
+                                               "practices/no-sys-admin",
+                                               "mcval/namespace-restricted",
+                                               "mcval/network-default-deny",
+                                               "mcval/no-inline-nfs",
+                                               "mcval/no-fsgroup",
+                                               "mcval/emptydir-size-limit",
+                                               "mcval/resources",
+                                               "mcval/probes",
+                                               "mcval/shards-match-completions",
+                                               "mcval/claim-binds"), BROKEN)
+        self.assertRegex(output, r"FAIL: \d+ failures")
 
     def test_the_broken_database_and_queue_fail_with_the_rules_they_break(self):
         # Each line is a rule the fixture breaks on purpose (fixtures/broken-production/broken.yaml
         # says where); a rule that stopped firing fails here.
-        result = check("--production", BROKEN_PRODUCTION)
-        self.assertEqual(result.returncode, 1, result.stdout + result.stderr)
-        for line in ("Cluster/broken-db: [schema] /spec/bootstrap/initDb is not a field of this object",
-                     "Pooler/broken-pooler: [schema] /spec/pgbouncer/poolMode must be one of session, transaction",
-                     "Cluster/broken-db: [mcval/image-digest] imageName ghcr.io/cloudnative-pg/postgresql:15 is not pinned",
-                     "Deployment/sqlite-server: [mcval/sqlite-single-server] 3 replicas",
-                     "HorizontalPodAutoscaler/sqlite-server: [mcval/sqlite-single-server] maxReplicas 4",
-                     "Deployment/sqlite-server: [mcval/sqlite-single-server] strategy RollingUpdate",
-                     "Deployment/pg-server: [mcval/database-password] container mcval env MCVAL_DATABASE_PASSWORD: a password",
-                     "Deployment/pg-server: [mcval/database-password] container mcval env MCVAL_DATABASE_PASSWORD is Secret broken-db-app",
-                     "Deployment/pg-server: [mcval/database-password] container mcval has a password in a URL",
-                     "Deployment/pg-server: [mcval/database-password-file] container mcval --database-password-file /etc/mcval/password must be on a read-only Secret volume",
-                     "Deployment/pg-server: [mcval/database-tls] container mcval connects with sslmode=require",
-                     "Deployment/pg-server: [mcval/database-network] the NetworkPolicies do not let Deployment/pg-server reach Pooler/broken-pooler on port 5432",
-                     "Deployment/pg-server: [mcval/database-network] the NetworkPolicies do not let Pooler/broken-pooler reach Cluster/broken-db primary on port 5432",
-                     "Deployment/pg-server: [mcval/secret-files-readable] volume secrets: mode 0440",
-                     "Job/unqueued: [mcval/kueue-queue] no label kueue.x-k8s.io/queue-name",
-                     "Job/misqueued: [mcval/kueue-queue] not created suspended",
-                     "Job/misqueued: [mcval/kueue-queue] queue no-such-queue is no LocalQueue",
-                     "Job/misqueued: [mcval/kueue-queue] kueue.x-k8s.io/job-min-parallelism 4 is not between 0 and parallelism - 1",
-                     "Job/inadmissible: [mcval/kueue-admissible] requests ephemeral-storage, which ClusterQueue small does not cover",
-                     "Job/inadmissible: [mcval/kueue-admissible] 4 pods at once need cpu 0.4, more than ClusterQueue small's quota 0.3"):
-            self.assertIn(line, result.stdout)
+        lines = ("Cluster/broken-db: [schema] /spec/bootstrap/initDb is not a field of this object",
+                 "Pooler/broken-pooler: [schema] /spec/pgbouncer/poolMode must be one of session, transaction",
+                 "Cluster/broken-db: [mcval/image-digest] imageName ghcr.io/cloudnative-pg/postgresql:15 is not pinned",
+                 "Deployment/sqlite-server: [mcval/sqlite-single-server] 3 replicas",
+                 "HorizontalPodAutoscaler/sqlite-server: [mcval/sqlite-single-server] maxReplicas 4",
+                 "Deployment/sqlite-server: [mcval/sqlite-single-server] strategy RollingUpdate",
+                 "Deployment/pg-server: [mcval/database-password] container mcval env MCVAL_DATABASE_PASSWORD: a password",
+                 "[mcval/database-password] container mcval env MCVAL_DATABASE_PASSWORD is Secret broken-db-app",
+                 "Deployment/pg-server: [mcval/database-password] container mcval has a password in a URL",
+                 "[mcval/database-password-file] container mcval --database-password-file /etc/mcval/password must be on",
+                 "Deployment/pg-server: [mcval/database-tls] container mcval connects with sslmode=require",
+                 "[mcval/database-network] the NetworkPolicies do not let Deployment/pg-server reach Pooler/broken-pooler",
+                 "[mcval/database-network] the NetworkPolicies do not let Pooler/broken-pooler reach Cluster/broken-db primary",
+                 "Deployment/pg-server: [mcval/secret-files-readable] volume secrets: mode 0440",
+                 "Job/unqueued: [mcval/kueue-queue] no label kueue.x-k8s.io/queue-name",
+                 "Job/misqueued: [mcval/kueue-queue] not created suspended",
+                 "Job/misqueued: [mcval/kueue-queue] queue no-such-queue is no LocalQueue",
+                 "Job/misqueued: [mcval/kueue-queue] kueue.x-k8s.io/job-min-parallelism 4 is not between 0 and parallelism - 1",
+                 "Job/inadmissible: [mcval/kueue-admissible] requests ephemeral-storage, which ClusterQueue small does not cover",
+                 "Job/inadmissible: [mcval/kueue-admissible] 4 pods at once need cpu 0.4, more than ClusterQueue small's quota")
+        self.assert_check_fails_with(lines, "--production", BROKEN_PRODUCTION)
         # Without --production (and outside a folder named production) TLS and queueing are the
         # operator's choice; the rest still fails.
         relaxed = check(BROKEN_PRODUCTION)
