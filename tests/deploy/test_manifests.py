@@ -146,9 +146,11 @@ class ManifestTest(unittest.TestCase):
                 by_kind["CronJob"]["mcval-maintenance"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]]
         for pod in pods:
             container = pod["containers"][0]
-            args = container["args"]
-            self.assertEqual(args[args.index("--database") + 1], url)
-            self.assertEqual(args[args.index("--database-password-file") + 1], "/var/run/secrets/mcval-db/password")
+            # Variables, not flags: a command run in the pod (kubectl exec) uses the same store.
+            env = {e["name"]: e.get("value") for e in container["env"]}
+            self.assertEqual(env["MCVAL_DATABASE"], url)
+            self.assertEqual(env["MCVAL_DATABASE_PASSWORD_FILE"], "/var/run/secrets/mcval-db/password")
+            self.assertNotIn("--database", container["args"])
             volume = next(v for v in pod["volumes"] if v["name"] == "database")
             self.assertEqual([s["secret"]["name"] for s in volume["projected"]["sources"]], ["mcval-db-app", "mcval-db-ca"])
             mount = next(m for m in container["volumeMounts"] if m["name"] == "database")
@@ -168,7 +170,9 @@ class ManifestTest(unittest.TestCase):
         server = next(o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "mcval-server")
         self.assertEqual(server["spec"]["replicas"], 1)
         self.assertEqual(server["spec"]["strategy"], {"type": "Recreate"})
-        self.assertNotIn("--database", server["spec"]["template"]["spec"]["containers"][0]["args"])
+        container = server["spec"]["template"]["spec"]["containers"][0]
+        self.assertNotIn("--database", container["args"])
+        self.assertNotIn("MCVAL_DATABASE", [e["name"] for e in container["env"]])
 
     def test_production_images_are_pinned_by_digest(self):
         images = re.findall(r"image: (\S+)", render(os.path.join(KUBERNETES, "overlays/production")))
