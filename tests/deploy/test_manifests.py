@@ -1,8 +1,9 @@
-"""The Kubernetes manifests (deploy/kubernetes/): every overlay renders with `kubectl kustomize`,
-validates against the Kubernetes schemas and passes Pod Security "restricted", the best-practice
-rules and mcval's own rules (deploy/kubernetes/check/check.mjs, offline); a deliberately broken
-manifest fails with the rules it breaks named; the settings the manifests give are settings of
-the binary."""
+"""The Kubernetes manifests (deploy/kubernetes/): every overlay (and the cluster-wide Kueue
+example) renders with `kubectl kustomize`, validates against the Kubernetes schemas and passes Pod
+Security "restricted", the best-practice rules and mcval's own rules
+(deploy/kubernetes/check/check.mjs, offline); deliberately broken manifests fail with the rules
+they break named; the settings the manifests give are settings of the binary."""
+import json
 import os
 import re
 import shutil
@@ -14,7 +15,9 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
 KUBERNETES = os.path.join(ROOT, "deploy/kubernetes")
 CHECK = os.path.join(KUBERNETES, "check/check.mjs")
 OVERLAYS = sorted(os.path.join(KUBERNETES, "overlays", name) for name in os.listdir(os.path.join(KUBERNETES, "overlays")))
+CLUSTER = sorted(os.path.join(KUBERNETES, "cluster", name) for name in os.listdir(os.path.join(KUBERNETES, "cluster")))
 BROKEN = os.path.join(KUBERNETES, "check/fixtures/broken")
+BROKEN_PRODUCTION = os.path.join(KUBERNETES, "check/fixtures/broken-production")
 
 
 def tool(variable, name):
@@ -34,44 +37,142 @@ def check(*args):
                           env=env, stdin=subprocess.DEVNULL, cwd=KUBERNETES)
 
 
+def yaml_documents(text):
+    """The objects of kustomize's output, read by the check's own YAML parser (npm yaml)."""
+    out = subprocess.run([NODE, "-e", "const Y = require('yaml'); const fs = require('fs');"
+                          "console.log(JSON.stringify(Y.parseAllDocuments(fs.readFileSync(0, 'utf8'))"
+                          ".map((d) => d.toJSON()).filter((o) => o)))"],
+                         input=text, capture_output=True, text=True, timeout=60, check=True,
+                         cwd=os.path.dirname(CHECK))
+    return json.loads(out.stdout)
+
+
 def render(overlay):
     out = subprocess.run([KUBECTL, "kustomize", overlay], capture_output=True, text=True, timeout=120, check=True)
     return out.stdout
 
 
 class ManifestTest(unittest.TestCase):
+    def assert_check_fails_with(self, lines, *args):
+        """The check over `args` fails, and its output has each of `lines`; returns the output."""
+        result = check(*args)
+        self.assertEqual(result.returncode, 1, result.stdout + result.stderr)
+        for line in lines:
+            self.assertIn(line, result.stdout)
+        return result.stdout
+
     def test_every_overlay_passes(self):
         self.assertGreaterEqual(len(OVERLAYS), 2)
-        result = check(*OVERLAYS)
+        self.assertIn(os.path.join(KUBERNETES, "cluster/kueue"), CLUSTER)
+        result = check(*OVERLAYS, *CLUSTER)
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
-        for overlay in OVERLAYS:
+        for overlay in OVERLAYS + CLUSTER:
             self.assertRegex(result.stdout, re.escape(os.path.relpath(overlay, KUBERNETES)) + r": ok: \d+ objects")
 
     def test_the_broken_manifest_fails_with_the_rules_it_breaks(self):
-        result = check(BROKEN)
-        self.assertEqual(result.returncode, 1, result.stdout + result.stderr)
-        for rule in ("[schema] /spec/replicas must be integer",
-                     "pod-security-standards/privileged-containers",
-                     "pod-security-standards/volume-types",
-                     "pod-security-standards/privilege-escalation",
-                     "pod-security-standards/capabilities-strict",
-                     "pod-security-standards/seccomp-strict",
-                     "practices/no-latest-image",
-                     "practices/cpu-limit",
-                     "practices/memory-limit",
-                     "practices/no-writable-fs",
-                     "practices/no-sys-admin",
-                     "mcval/namespace-restricted",
-                     "mcval/network-default-deny",
-                     "mcval/no-inline-nfs",
-                     "mcval/no-fsgroup",
-                     "mcval/emptydir-size-limit",
-                     "mcval/resources",
-                     "mcval/probes",
-                     "mcval/shards-match-completions",
-                     "mcval/claim-binds"):
-            self.assertIn(rule, result.stdout)
-        self.assertRegex(result.stdout, r"FAIL: \d+ failures")
+        output = self.assert_check_fails_with(("[schema] /spec/replicas must be integer",
+                                               "pod-security-standards/privileged-containers",
+                                               "pod-security-standards/volume-types",
+                                               "pod-security-standards/privilege-escalation",
+                                               "pod-security-standards/capabilities-strict",
+                                               "pod-security-standards/seccomp-strict",
+                                               "practices/no-latest-image",
+                                               "practices/cpu-limit",
+                                               "practices/memory-limit",
+                                               "practices/no-writable-fs",
+                                               "practices/no-sys-admin",
+                                               "mcval/namespace-restricted",
+                                               "mcval/network-default-deny",
+                                               "mcval/no-inline-nfs",
+                                               "mcval/no-fsgroup",
+                                               "mcval/emptydir-size-limit",
+                                               "mcval/resources",
+                                               "mcval/probes",
+                                               "mcval/shards-match-completions",
+                                               "mcval/claim-binds"), BROKEN)
+        self.assertRegex(output, r"FAIL: \d+ failures")
+
+    def test_the_broken_database_and_queue_fail_with_the_rules_they_break(self):
+        # Each line is a rule the fixture breaks on purpose (fixtures/broken-production/broken.yaml
+        # says where); a rule that stopped firing fails here.
+        lines = ("Cluster/broken-db: [schema] /spec/bootstrap/initDb is not a field of this object",
+                 "Pooler/broken-pooler: [schema] /spec/pgbouncer/poolMode must be one of session, transaction",
+                 "Cluster/broken-db: [mcval/image-digest] imageName ghcr.io/cloudnative-pg/postgresql:15 is not pinned",
+                 "Deployment/sqlite-server: [mcval/sqlite-single-server] 3 replicas",
+                 "HorizontalPodAutoscaler/sqlite-server: [mcval/sqlite-single-server] maxReplicas 4",
+                 "Deployment/sqlite-server: [mcval/sqlite-single-server] strategy RollingUpdate",
+                 "Deployment/pg-server: [mcval/database-password] container mcval env MCVAL_DATABASE_PASSWORD: a password",
+                 "[mcval/database-password] container mcval env MCVAL_DATABASE_PASSWORD is Secret broken-db-app",
+                 "Deployment/pg-server: [mcval/database-password] container mcval has a password in a URL",
+                 "[mcval/database-password-file] container mcval --database-password-file /etc/mcval/password must be on",
+                 "Deployment/pg-server: [mcval/database-tls] container mcval connects with sslmode=require",
+                 "[mcval/database-network] the NetworkPolicies do not let Deployment/pg-server reach Pooler/broken-pooler",
+                 "[mcval/database-network] the NetworkPolicies do not let Pooler/broken-pooler reach Cluster/broken-db primary",
+                 "Deployment/pg-server: [mcval/secret-files-readable] volume secrets: mode 0440",
+                 "Job/unqueued: [mcval/kueue-queue] no label kueue.x-k8s.io/queue-name",
+                 "Job/misqueued: [mcval/kueue-queue] not created suspended",
+                 "Job/misqueued: [mcval/kueue-queue] queue no-such-queue is no LocalQueue",
+                 "Job/misqueued: [mcval/kueue-queue] kueue.x-k8s.io/job-min-parallelism 4 is not between 0 and parallelism - 1",
+                 "Job/inadmissible: [mcval/kueue-admissible] requests ephemeral-storage, which ClusterQueue small does not cover",
+                 "Job/inadmissible: [mcval/kueue-admissible] 4 pods at once need cpu 0.4, more than ClusterQueue small's quota")
+        self.assert_check_fails_with(lines, "--production", BROKEN_PRODUCTION)
+        # Without --production (and outside a folder named production) TLS and queueing are the
+        # operator's choice; the rest still fails.
+        relaxed = check(BROKEN_PRODUCTION)
+        self.assertNotIn("[mcval/database-tls]", relaxed.stdout)
+        self.assertNotIn("Job/unqueued", relaxed.stdout)
+        self.assertIn("[mcval/sqlite-single-server]", relaxed.stdout)
+
+    def test_production_keeps_its_state_in_postgresql_behind_the_pooler(self):
+        objects = yaml_documents(render(os.path.join(KUBERNETES, "overlays/production")))
+        by_kind = {}
+        for o in objects:
+            by_kind.setdefault(o["kind"], {})[o["metadata"]["name"]] = o
+        cluster = by_kind["Cluster"]["mcval-db"]
+        self.assertEqual(cluster["spec"]["instances"], 3)
+        initdb = cluster["spec"]["bootstrap"]["initdb"]
+        self.assertEqual((initdb["database"], initdb["owner"]), ("mcval", "mcval"))
+        # Through transaction pooling only the role's default reaches every server connection.
+        self.assertIn("ALTER ROLE mcval SET statement_timeout = '5s'", initdb["postInitApplicationSQL"])
+        self.assertIn("mcval-db-pooler", cluster["spec"]["certificates"]["serverAltDNSNames"])
+        pooler = by_kind["Pooler"]["mcval-db-pooler"]
+        self.assertEqual(pooler["spec"]["cluster"]["name"], "mcval-db")
+        self.assertEqual(pooler["spec"]["pgbouncer"]["poolMode"], "transaction")
+        # mcval's prepared statements through transaction pooling need PgBouncer to track them.
+        self.assertGreater(int(pooler["spec"]["pgbouncer"]["parameters"]["max_prepared_statements"]), 0)
+        url = "postgresql://mcval@mcval-db-pooler:5432/mcval?sslmode=verify-full&sslrootcert=/var/run/secrets/mcval-db/ca.crt"
+        pods = [by_kind["Deployment"]["mcval-server"]["spec"]["template"]["spec"],
+                by_kind["Job"]["mcval-infer"]["spec"]["template"]["spec"],
+                by_kind["CronJob"]["mcval-maintenance"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]]
+        for pod in pods:
+            container = pod["containers"][0]
+            # Variables, not flags: a command run in the pod (kubectl exec) uses the same store.
+            env = {e["name"]: e.get("value") for e in container["env"]}
+            self.assertEqual(env["MCVAL_DATABASE"], url)
+            self.assertEqual(env["MCVAL_DATABASE_PASSWORD_FILE"], "/var/run/secrets/mcval-db/password")
+            self.assertNotIn("--database", container["args"])
+            volume = next(v for v in pod["volumes"] if v["name"] == "database")
+            self.assertEqual([s["secret"]["name"] for s in volume["projected"]["sources"]], ["mcval-db-app", "mcval-db-ca"])
+            mount = next(m for m in container["volumeMounts"] if m["name"] == "database")
+            self.assertEqual((mount["mountPath"], mount["readOnly"]), ("/var/run/secrets/mcval-db", True))
+        hpa = by_kind["HorizontalPodAutoscaler"]["mcval-server"]
+        self.assertEqual((hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]), (2, 6))
+        job = by_kind["Job"]["mcval-infer"]
+        self.assertEqual(job["metadata"]["labels"]["kueue.x-k8s.io/queue-name"], "mcval-infer")
+        self.assertTrue(job["spec"]["suspend"])
+        self.assertEqual(by_kind["LocalQueue"]["mcval-infer"]["spec"]["clusterQueue"], "mcval-batch")
+
+    def test_dev_runs_one_server_on_sqlite(self):
+        objects = yaml_documents(render(os.path.join(KUBERNETES, "overlays/dev")))
+        kinds = {o["kind"] for o in objects}
+        self.assertNotIn("HorizontalPodAutoscaler", kinds)
+        self.assertNotIn("Cluster", kinds)
+        server = next(o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "mcval-server")
+        self.assertEqual(server["spec"]["replicas"], 1)
+        self.assertEqual(server["spec"]["strategy"], {"type": "Recreate"})
+        container = server["spec"]["template"]["spec"]["containers"][0]
+        self.assertNotIn("--database", container["args"])
+        self.assertNotIn("MCVAL_DATABASE", [e["name"] for e in container["env"]])
 
     def test_production_images_are_pinned_by_digest(self):
         images = re.findall(r"image: (\S+)", render(os.path.join(KUBERNETES, "overlays/production")))
