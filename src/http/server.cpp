@@ -371,45 +371,25 @@ void write_access_log(const Request& request, const std::string& route_name, int
   log::write_line_batched(line);
 }
 
-/// In a head that was not parsed: the whole line of the first field named `lower_name` (the
-/// last may be cut off), or an empty view.
-std::string_view raw_field_line(std::string_view head, std::string_view lower_name) {
-  std::size_t line_end = head.find("\r\n");  // the start line's
-  while (line_end != std::string_view::npos) {
-    const std::size_t start = line_end + 2;
-    line_end = head.find("\r\n", start);
-    const std::size_t end = line_end == std::string_view::npos ? head.size() : line_end + 2;
-    const std::string_view line = head.substr(start, end - start);
-    if (line.size() > lower_name.size() && line[lower_name.size()] == ':' &&
-        to_lower(line.substr(0, lower_name.size())) == lower_name) {
-      return line;
-    }
+/// The bytes of a request head (start line and fields, as far as parsed) other than its
+/// Authorization field: what max_header_bytes limits.
+std::size_t head_bytes_without_authorization(const bhttp::request<bhttp::string_body>& message) {
+  std::size_t bytes = message.method_string().size() + message.target().size() + 12;
+  for (const auto& field : message) {
+    const auto name = field.name_string();
+    if (!beast::iequals(name, "authorization")) bytes += name.size() + field.value().size() + 4;
   }
-  return {};
+  return bytes;
 }
 
-/// Whether a request head over the limit is so because of its Authorization field: it has one
-/// (perhaps cut off by the limit), and the rest of the head is within `max_other_bytes`.
-bool oversized_authorization(std::string_view head, std::size_t max_other_bytes) {
-  const std::string_view line = raw_field_line(head, "authorization");
-  return !line.empty() && head.size() - line.size() <= max_other_bytes;
-}
-
-/// Method, target and request id of a head that was not parsed, for the answer and the logs.
-void parse_unparsed_head(std::string_view head, Request& request) {
-  const std::string_view line = head.substr(0, head.find("\r\n"));
-  const std::size_t first = line.find(' ');
-  const std::size_t second = first == std::string_view::npos ? first : line.find(' ', first + 1);
-  if (second != std::string_view::npos) {
-    request.method = std::string(line.substr(0, first));
-    request.target = std::string(line.substr(first + 1, second - first - 1));
-  }
-  std::string_view id = raw_field_line(head, "x-request-id");
-  if (id.empty() || !id.ends_with("\r\n")) return;
-  id = id.substr(13, id.size() - 15);
-  while (!id.empty() && (id.front() == ' ' || id.front() == '\t')) id.remove_prefix(1);
-  while (!id.empty() && (id.back() == ' ' || id.back() == '\t')) id.remove_suffix(1);
-  if (acceptable_request_id(id)) request.request_id = std::string(id);
+/// Whether a request head over the limit is so because of its Authorization field: the parser
+/// stopped in it (the fields before it are parsed, the rest of the head is still unread in
+/// `unparsed`), and what it parsed is within `max_other_bytes`.
+bool oversized_authorization(std::string_view unparsed, const bhttp::request<bhttp::string_body>& parsed,
+                             std::size_t max_other_bytes) {
+  constexpr std::string_view kField = "authorization:";
+  return unparsed.size() > kField.size() && to_lower(unparsed.substr(0, kField.size())) == kField &&
+         !parsed.method_string().empty() && head_bytes_without_authorization(parsed) <= max_other_bytes;
 }
 
 /// A response whose body is bytes shared with their owner (Response::shared_body), not copied.
@@ -537,11 +517,15 @@ void Session::on_read(beast::error_code ec) {
   request.remote_ip = remote_ip_;
   request.request_id = new_request_id();
   if (ec == bhttp::error::header_limit) {
-    const std::string_view head(static_cast<const char*>(buffer_.data().data()), buffer_.size());
-    if (oversized_authorization(head, server_.options.max_header_bytes)) {
+    const std::string_view unparsed(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    const auto& parsed = parser_->get();
+    if (oversized_authorization(unparsed, parsed, server_.options.max_header_bytes)) {
       // Over the limit because of its Authorization field: a refused token (401, audited).
-      request.target = "(unparsed)";
-      parse_unparsed_head(head, request);
+      request.method = std::string(parsed.method_string());
+      request.target = std::string(parsed.target());
+      if (const auto id = parsed["X-Request-Id"]; acceptable_request_id(std::string_view(id.data(), id.size()))) {
+        request.request_id = std::string(id);
+      }
       Response response = refuse_oversized_token(request);
       response.header("X-Request-Id", request.request_id);
       respond(request, std::move(response), "malformed", false, false, started);
@@ -562,18 +546,16 @@ void Session::on_read(beast::error_code ec) {
   auto& message = parser_->get();
   request.method = std::string(message.method_string());
   request.target = std::string(message.target());
-  std::size_t head_bytes = request.method.size() + request.target.size() + 12;  // without Authorization
   for (const auto& field : message) {
     const auto name = field.name_string();
     std::string lower = to_lower(std::string_view(name.data(), name.size()));
-    if (lower != "authorization") head_bytes += name.size() + field.value().size() + 4;
     auto [it, added] = request.headers.try_emplace(lower, field.value());
     if (!added) {
       it->second = std::string(field.value());
       request.repeated_headers.push_back(std::move(lower));
     }
   }
-  if (head_bytes > server_.options.max_header_bytes) {
+  if (head_bytes_without_authorization(message) > server_.options.max_header_bytes) {
     Response response = error_response(
         Error{ErrorCode::payload_too_large, "unparsable HTTP request: " + bhttp::make_error_code(bhttp::error::header_limit).message()},
         request);
