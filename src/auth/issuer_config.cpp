@@ -176,8 +176,8 @@ Result<IssuerConfig> parse_issuer_config(const nlohmann::json& object, std::stri
   MCVAL_TRY(only_known_members(
       object, where,
       {"name", "issuer", "discovery_url", "jwks_uri", "audiences", "algorithms", "require_typ_at_jwt", "clock_skew_s",
-       "jwks_refetch_interval_s", "jwks_max_age_s", "max_token_lifetime_s", "allow_insecure_http_for_tests", "group_claims", "service_claim",
-       "service_if_sub_is_client_id", "rules"}));
+       "jwks_refetch_interval_s", "jwks_max_age_s", "max_token_lifetime_s", "allow_insecure_http_for_tests",
+       "group_claims", "service_claim", "service_if_sub_is_client_id", "rules"}));
   IssuerConfig config;
   MCVAL_TRY_ASSIGN(insecure, get_bool(object, where, "allow_insecure_http_for_tests", false));
   config.allow_insecure_http_for_tests = insecure;

@@ -216,10 +216,10 @@ bool secret_parameter(std::string_view raw_name) {
   if (!percent_decode(plus_as_space, decoded)) return true;  // unreadable name: keep nothing of its value
   const std::string name = to_lower(decoded);
   static constexpr std::string_view kNames[] = {
-      "code",          "state",     "session_state", "client_assertion", "assertion", "code_verifier",
-      "api_key",       "apikey",    "key",           "sig",              "signature", "passwd",
-      "pwd",           "auth",      "authorization", "jwt",              "ticket",    "session",
-      "sessionid",     "user_code", "device_code",   "otp",
+      "code",          "state", "session_state", "client_assertion", "assertion", "code_verifier", "api_key",
+      "apikey",        "key",   "sig",           "signature",        "passwd",    "pwd",           "auth",
+      "authorization", "jwt",   "ticket",        "session",          "sessionid", "user_code",     "device_code",
+      "otp",
   };
   for (auto known : kNames) {
     if (name == known) return true;

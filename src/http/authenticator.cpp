@@ -31,8 +31,8 @@ BearerAuthenticator::BearerAuthenticator(auth::TokenVerifier& verifier, audit::A
     : verifier_(verifier), audit_(audit), sessions_(sessions) {}
 
 Error Authenticator::oversized_token(const Request&, std::size_t max_bytes) {
-  return Error{ErrorCode::payload_too_large, "the Authorization header is longer than " + std::to_string(max_bytes) +
-                                                 " bytes"};
+  return Error{ErrorCode::payload_too_large,
+               "the Authorization header is longer than " + std::to_string(max_bytes) + " bytes"};
 }
 
 Result<PrincipalPtr> BearerAuthenticator::authenticate(const Request& request) {
@@ -67,7 +67,8 @@ void BearerAuthenticator::record_refusal(const Request& request, const Error& re
     }
     return;
   }
-  const std::string reason_name = reason ? std::string(auth::refusal_name(*reason)) : std::string(error_name(refusal.code));
+  const std::string reason_name =
+      reason ? std::string(auth::refusal_name(*reason)) : std::string(error_name(refusal.code));
   log::info("access token refused", {{"request_id", request.request_id}, {"reason", reason_name},
                                      {"remote", request.remote_address}});
   if (audit_) {

@@ -159,8 +159,8 @@ Response repeated_authorization(const Request& request, UserLimits* address_limi
     address_limits->charge(address);
   }
   constexpr char kReason[] = "multiple_authorization_headers";
-  log::info("access token refused", {{"request_id", request.request_id}, {"reason", kReason},
-                                     {"remote", request.remote_address}});
+  log::info("access token refused",
+            {{"request_id", request.request_id}, {"reason", kReason}, {"remote", request.remote_address}});
   if (audit != nullptr) {
     (void)audit->record(audit::AuditRecord::make(audit::Action::token_rejected, requester_of(request), "", "",
                                                  audit::Outcome::denied, kReason));
@@ -557,7 +557,8 @@ void Session::on_read(beast::error_code ec) {
   }
   if (head_bytes_without_authorization(message) > server_.options.max_header_bytes) {
     Response response = error_response(
-        Error{ErrorCode::payload_too_large, "unparsable HTTP request: " + bhttp::make_error_code(bhttp::error::header_limit).message()},
+        Error{ErrorCode::payload_too_large,
+              "unparsable HTTP request: " + bhttp::make_error_code(bhttp::error::header_limit).message()},
         request);
     respond(request, std::move(response), "malformed", false, false, started);
     return;

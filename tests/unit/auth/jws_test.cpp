@@ -94,7 +94,8 @@ TEST(Jws, ByteOrderMarkBeforeHeaderOrPayloadIsMalformed) {
             Refusal::malformed);
   EXPECT_EQ(refusal(testing::sign_token_text(kHeader.dump(), bom + kPayload.dump(), rsa_key(0), SignatureAlg::rs256)),
             Refusal::malformed);
-  auto parsed = parse_jws(testing::sign_token_text(kHeader.dump(), bom + kPayload.dump(), rsa_key(0), SignatureAlg::rs256));
+  auto parsed =
+      parse_jws(testing::sign_token_text(kHeader.dump(), bom + kPayload.dump(), rsa_key(0), SignatureAlg::rs256));
   ASSERT_FALSE(parsed.ok());
   EXPECT_NE(parsed.error().detail.find("byte-order mark"), std::string::npos) << parsed.error().detail;
   // Inside a string value it is only a character.

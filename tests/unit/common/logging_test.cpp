@@ -107,7 +107,8 @@ TEST(RedactedTarget, CredentialsInTheQueryAreRedacted) {
             "/auth/callback?code=REDACTED&state=REDACTED&iss=https%3A%2F%2Fidp");
   for (const char* name : {"id_token", "refresh_token", "client_secret", "token", "session_state", "password",
                            "code_verifier", "client_assertion", "api_key", "x_auth_token", "my_secret"}) {
-    EXPECT_EQ(redacted_target(std::string("/x?a=1&") + name + "=value&b=2"), std::string("/x?a=1&") + name + "=REDACTED&b=2")
+    EXPECT_EQ(redacted_target(std::string("/x?a=1&") + name + "=value&b=2"),
+              std::string("/x?a=1&") + name + "=REDACTED&b=2")
         << name;
   }
 }
@@ -135,9 +136,9 @@ TEST(RedactedTarget, JwtLookingValuesAndFragmentsAreRedactedWhateverTheirName) {
 }
 
 TEST(RedactedTarget, OtherTargetsAreKeptAsSent) {
-  for (const char* target : {"/", "/dzi/abc.dzi", "/dzi/abc_files/12/3_4.jpeg", "/iiif/3/abc/0,0,512,512/max/0/default.jpg",
-                             "/api/v1/slides?centre=centre-a&limit=10", "/auth/login?return_to=%2Fviewer",
-                             "/x?", "/x?a", "/x?encode=1&decode=2&statement=3"}) {
+  for (const char* target : {"/", "/dzi/abc.dzi", "/dzi/abc_files/12/3_4.jpeg",
+                             "/iiif/3/abc/0,0,512,512/max/0/default.jpg", "/api/v1/slides?centre=centre-a&limit=10",
+                             "/auth/login?return_to=%2Fviewer", "/x?", "/x?a", "/x?encode=1&decode=2&statement=3"}) {
     EXPECT_EQ(redacted_target(target), target);
   }
 }

@@ -60,12 +60,12 @@ auth::AuthConfig auth_config() {
 }
 
 std::string valid_token() {
-  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch()).count();
-  return auth::testing::sign_token({{"alg", "RS256"}, {"kid", "r1"}, {"typ", "at+jwt"}},
-                                   {{"iss", kIssuer}, {"sub", "user-1"}, {"aud", "mcval-api"}, {"iat", now},
-                                    {"exp", now + 300}},
-                                   auth::testing::rsa_key(0), auth::SignatureAlg::rs256);
+  const auto now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return auth::testing::sign_token(
+      {{"alg", "RS256"}, {"kid", "r1"}, {"typ", "at+jwt"}},
+      {{"iss", kIssuer}, {"sub", "user-1"}, {"aud", "mcval-api"}, {"iat", now}, {"exp", now + 300}},
+      auth::testing::rsa_key(0), auth::SignatureAlg::rs256);
 }
 
 struct FakeClock {
@@ -76,7 +76,8 @@ class AuthenticationDispatch : public ::testing::Test {
  protected:
   AuthenticationDispatch() : verifier(auth_config(), keys), authenticator(verifier, &audit_log) {
     router.add("GET", "/api/v1/me", "me", [](Request&) { return Response::json(200, "{}"); });
-    router.add("GET", "/healthz", "healthz", [](Request&) { return Response::json(200, "{}"); }, Access::public_);
+    router.add(
+        "GET", "/healthz", "healthz", [](Request&) { return Response::json(200, "{}"); }, Access::public_);
   }
 
   Response call(Request request, UserLimits* address_limits = nullptr) {
