@@ -89,7 +89,7 @@ class Server:
         self._reader.start()
         if not self._listening.wait(30) or self.address is None:
             self.stop()
-            raise RuntimeError("mcval did not log its address; stderr: " + self.process.stderr.read())
+            raise RuntimeError("mcval did not log its address; stderr: " + self.stderr_text)
         if wait_ready:
             self.wait_ready()
 

@@ -545,9 +545,11 @@ class OidcAuthTest(unittest.TestCase):
 
     def test_requests_without_a_valid_token_are_limited_per_address(self):
         # Was: no limit; a 15 s flood of refused tokens wrote 100 MB of audit log and 300 MB of stdout.
-        audit_path = os.path.join(self.ws.dir, "audit-address.log")
-        server = Server(self.ws, ["--auth", "oidc", "--auth-config", self.config_path, "--audit-log", audit_path,
-                                  "--scan-on-start=false", "--rate-limit-per-address-unauthenticated", "2"])
+        ws = Workspace()  # a data folder of its own: one server per SQLite catalogue
+        self.addCleanup(ws.cleanup)
+        audit_path = os.path.join(ws.dir, "audit-address.log")
+        server = Server(ws, ["--auth", "oidc", "--auth-config", self.config_path, "--audit-log", audit_path,
+                             "--scan-on-start=false", "--rate-limit-per-address-unauthenticated", "2"])
         try:
             statuses = []
             for i in range(30):
@@ -833,12 +835,14 @@ class BrowserLoginTest(unittest.TestCase):
 
     def test_no_code_state_or_token_reaches_any_log_after_a_sign_in(self):
         # Was: every sign-in wrote /auth/callback?code=...&state=... to the access log on stdout.
-        audit_path = os.path.join(self.ws.dir, "audit-redaction.log")
-        server = Server(self.ws, ["--auth", "oidc", "--auth-config", self.config_path, "--scan-on-start=false",
-                                  "--audit-log", audit_path, "--log-level", "debug",
-                                  "--login-issuer", "idp-a", "--login-client-id", "mcval-web",
-                                  "--login-client-secret-file", self.secret, "--login-resource", API_RESOURCE,
-                                  "--public-url", self.short_base], listen="127.0.0.1:%d" % self.short_port)
+        ws = Workspace()  # a data folder of its own: one server per SQLite catalogue
+        self.addCleanup(ws.cleanup)
+        audit_path = os.path.join(ws.dir, "audit-redaction.log")
+        server = Server(ws, ["--auth", "oidc", "--auth-config", self.config_path, "--scan-on-start=false",
+                             "--audit-log", audit_path, "--log-level", "debug",
+                             "--login-issuer", "idp-a", "--login-client-id", "mcval-web",
+                             "--login-client-secret-file", self.secret, "--login-resource", API_RESOURCE,
+                             "--public-url", self.short_base], listen="127.0.0.1:%d" % self.short_port)
         secrets = []
         try:
             browser = Browser(stop_at=self.short_base + "/auth/callback")
