@@ -211,7 +211,8 @@ Response dispatch(const Router& router, Request& request, std::string& route_nam
   if (!parsed.ok()) {
     route_name = "malformed";
     response = error_response(parsed.error(), request);
-  } else if (std::ranges::find(request.repeated_headers, "authorization") != request.repeated_headers.end()) {
+  } else if (std::find(request.repeated_headers.begin(), request.repeated_headers.end(), "authorization") !=
+             request.repeated_headers.end()) {
     route_name = "malformed";
     response = repeated_authorization(request, address_limits, audit);
     count_decision(response.status == 429 ? "rate_limited" : "token_rejected");
