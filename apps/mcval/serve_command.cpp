@@ -480,6 +480,12 @@ int run_serve(const Config& config) {
     limit_options.max_concurrent = config.max_concurrent_per_user;
   }
   http::UserLimits limits(limit_options);
+  // Requests refused for their credentials, per client address (a client without a token
+  // flooding the server and its logs).
+  http::UserLimitOptions address_limit_options;
+  if (config.auth == "oidc") address_limit_options.requests_per_second = config.rate_limit_per_address_unauthenticated;
+  http::UserLimits address_limits(address_limit_options);
+  server_options.address_limits = &address_limits;
   http::HttpServer server(server_options, router, metrics, *authenticator, &limits, &audit_recorder);
   auto address = server.start();
   if (!address.ok()) return fail(address.error());

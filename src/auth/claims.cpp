@@ -81,6 +81,18 @@ Status check_token_kind(const json& claims) {
   return {};
 }
 
+// A token valid for longer than the issuer's maximum (a forged or misissued one that would never
+// expire) is refused: exp - iat, or without iat what is left of it, exp - now.
+Status check_lifetime(std::int64_t exp_ms, std::optional<std::int64_t> iat_ms, std::int64_t now_ms,
+                      const IssuerConfig& issuer) {
+  if (issuer.max_token_lifetime.count() <= 0) return {};
+  const std::int64_t max_ms = std::chrono::milliseconds(issuer.max_token_lifetime).count();
+  if (exp_ms <= iat_ms.value_or(now_ms) + max_ms) return {};  // |dates| <= 2^53 s: no overflow
+  return refuse(Refusal::lifetime_too_long, std::string(iat_ms ? "exp - iat" : "exp - now (no iat)") +
+                                                " exceeds the issuer's max_token_lifetime_s of " +
+                                                std::to_string(issuer.max_token_lifetime.count()));
+}
+
 Status check_audience(const json& claims, const IssuerConfig& issuer, const std::string& client_id) {
   const auto aud = claims.find("aud");
   if (aud == claims.end()) return refuse(Refusal::wrong_audience, "token has no \"aud\"");
@@ -165,6 +177,7 @@ Result<Principal> validate_claims(const Jws& token, const IssuerConfig& issuer, 
   if (nbf && now_ms < *nbf - skew_ms) return refuse(Refusal::not_yet_valid, "token not valid yet (nbf)");
   MCVAL_TRY_ASSIGN(iat, numeric_date_ms(claims, "iat"));
   if (iat && *iat > now_ms + skew_ms) return refuse(Refusal::issued_in_future, "token issued in the future (iat)");
+  MCVAL_TRY(check_lifetime(*exp, iat, now_ms, issuer));
 
   Principal principal;
   principal.client_id = string_claim(claims, "azp").value_or(string_claim(claims, "client_id").value_or(""));
@@ -213,6 +226,7 @@ Result<std::string> validate_id_token_claims(const Jws& token, const IssuerConfi
   if (now_ms >= *exp + skew_ms) return refuse(Refusal::expired, "ID token expired");
   MCVAL_TRY_ASSIGN(iat, numeric_date_ms(claims, "iat"));
   if (iat && *iat > now_ms + skew_ms) return refuse(Refusal::issued_in_future, "ID token issued in the future (iat)");
+  MCVAL_TRY(check_lifetime(*exp, iat, now_ms, issuer));
   const auto found_nonce = string_claim(claims, "nonce");
   if (nonce.empty() || !found_nonce || *found_nonce != nonce) {
     return Error{ErrorCode::unauthenticated, "nonce_mismatch: the ID token's nonce is not this login's"};

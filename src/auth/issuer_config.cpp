@@ -176,8 +176,8 @@ Result<IssuerConfig> parse_issuer_config(const nlohmann::json& object, std::stri
   MCVAL_TRY(only_known_members(
       object, where,
       {"name", "issuer", "discovery_url", "jwks_uri", "audiences", "algorithms", "require_typ_at_jwt", "clock_skew_s",
-       "jwks_refetch_interval_s", "jwks_max_age_s", "allow_insecure_http_for_tests", "group_claims", "service_claim",
-       "service_if_sub_is_client_id", "rules"}));
+       "jwks_refetch_interval_s", "jwks_max_age_s", "max_token_lifetime_s", "allow_insecure_http_for_tests",
+       "group_claims", "service_claim", "service_if_sub_is_client_id", "rules"}));
   IssuerConfig config;
   MCVAL_TRY_ASSIGN(insecure, get_bool(object, where, "allow_insecure_http_for_tests", false));
   config.allow_insecure_http_for_tests = insecure;
@@ -235,6 +235,9 @@ Result<IssuerConfig> parse_issuer_config(const nlohmann::json& object, std::stri
   config.jwks_refetch_interval = refetch;
   MCVAL_TRY_ASSIGN(max_age, get_seconds(object, where, "jwks_max_age_s", std::chrono::seconds(3600), 60, 604800));
   config.jwks_max_age = max_age;
+  MCVAL_TRY_ASSIGN(lifetime,
+                   get_seconds(object, where, "max_token_lifetime_s", std::chrono::seconds(86400), 0, 31536000));
+  config.max_token_lifetime = lifetime;
 
   if (const auto claims = object.find("group_claims"); claims != object.end()) {
     if (!claims->is_array()) return invalid(where, "\"group_claims\" must be an array of claim paths");

@@ -18,6 +18,11 @@ constexpr std::size_t kEs256SignatureBytes = 64;
 Result<json> decode_object(std::string_view part, const char* what, int max_depth) {
   auto bytes = base64url_decode(part);
   if (!bytes) return refuse(Refusal::malformed, std::string(what) + " is not base64url");
+  // RFC 8259 8.1: no byte-order mark; JSON parsers that skip it and ones that do not would
+  // disagree about the token.
+  if (bytes->starts_with("\xEF\xBB\xBF")) {
+    return refuse(Refusal::malformed, std::string(what) + " starts with a byte-order mark");
+  }
   auto object = parse_json_strict(*bytes, max_depth);
   if (!object.ok()) return refuse(Refusal::malformed, std::string(what) + ": " + object.error().detail);
   if (!object->is_object()) return refuse(Refusal::malformed, std::string(what) + " is not a JSON object");

@@ -5,7 +5,7 @@
 namespace mcval::auth {
 
 namespace {
-constexpr std::array<std::string_view, 15> kNames = {
+constexpr std::array<std::string_view, 16> kNames = {
     "malformed",
     "unknown_issuer",
     "wrong_issuer",
@@ -20,6 +20,7 @@ constexpr std::array<std::string_view, 15> kNames = {
     "typ_not_at_jwt",
     "id_token_as_access_token",
     "not_access_token",
+    "lifetime_too_long",
     "jwks_unavailable",
 };
 static_assert(kNames.size() == static_cast<std::size_t>(Refusal::jwks_unavailable) + 1);

@@ -175,6 +175,9 @@ Status validate(const Config& config) {
   if (config.rate_limit_per_user < 0 || config.rate_limit_per_user > 1000000) {
     return Error{ErrorCode::config_invalid, "rate_limit_per_user must be 0-1000000"};
   }
+  if (config.rate_limit_per_address_unauthenticated < 0 || config.rate_limit_per_address_unauthenticated > 1000000) {
+    return Error{ErrorCode::config_invalid, "rate_limit_per_address_unauthenticated must be 0-1000000"};
+  }
   if (config.max_concurrent_per_user < 0 || config.max_concurrent_per_user > 100000) {
     return Error{ErrorCode::config_invalid, "max_concurrent_per_user must be 0-100000"};
   }

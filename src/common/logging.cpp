@@ -1,6 +1,7 @@
 #include "mcval/common/logging.h"
 
 #include "mcval/common/clock.h"
+#include "mcval/common/strings.h"
 
 #include <unistd.h>
 
@@ -199,6 +200,74 @@ void event(Level level, std::string_view message, const nlohmann::json& fields) 
     }
   }
   logger().info(line);
+}
+
+namespace {
+
+constexpr std::string_view kRedacted = "REDACTED";
+
+/// Query parameter names whose values are credentials (OAuth 2.0, OIDC, common API keys).
+bool secret_parameter(std::string_view raw_name) {
+  std::string plus_as_space(raw_name);
+  for (char& c : plus_as_space) {
+    if (c == '+') c = ' ';
+  }
+  std::string decoded;
+  if (!percent_decode(plus_as_space, decoded)) return true;  // unreadable name: keep nothing of its value
+  const std::string name = to_lower(decoded);
+  static constexpr std::string_view kNames[] = {
+      "code",          "state", "session_state", "client_assertion", "assertion", "code_verifier", "api_key",
+      "apikey",        "key",   "sig",           "signature",        "passwd",    "pwd",           "auth",
+      "authorization", "jwt",   "ticket",        "session",          "sessionid", "user_code",     "device_code",
+      "otp",
+  };
+  for (auto known : kNames) {
+    if (name == known) return true;
+  }
+  for (std::string_view part : {"token", "secret", "password", "credential"}) {
+    if (name.find(part) != std::string::npos) return true;
+  }
+  return false;
+}
+
+/// A compact JWS or JWE: base64url of a JSON object ("eyJ"), then dot-separated parts.
+bool looks_like_jwt(std::string_view text) {
+  if (text.size() < 10 || !text.starts_with("eyJ")) return false;
+  return text.find('.') != std::string_view::npos || text.find("%2E") != std::string_view::npos ||
+         text.find("%2e") != std::string_view::npos;
+}
+
+}  // namespace
+
+std::string redacted_target(std::string_view target) {
+  const std::size_t question = target.find('?');
+  const std::size_t hash = target.find('#');
+  if (question == std::string_view::npos && hash == std::string_view::npos) return std::string(target);
+  const std::size_t query_end = hash == std::string_view::npos ? target.size() : hash;
+  if (question == std::string_view::npos || question > query_end) {
+    return std::string(target.substr(0, query_end)) + "#" + std::string(kRedacted);
+  }
+  std::string out(target.substr(0, question + 1));
+  const std::string_view query = target.substr(question + 1, query_end - question - 1);
+  std::size_t start = 0;
+  while (start <= query.size()) {
+    const std::size_t amp = std::min(query.find('&', start), query.size());
+    const std::string_view pair = query.substr(start, amp - start);
+    const std::size_t eq = pair.find('=');
+    const std::string_view name = pair.substr(0, eq);
+    if (eq == std::string_view::npos) {
+      out.append(looks_like_jwt(pair) ? kRedacted : pair);
+    } else if (secret_parameter(name) || looks_like_jwt(pair.substr(eq + 1))) {
+      out.append(name).append("=").append(pair.size() > eq + 1 ? kRedacted : std::string_view{});
+    } else {
+      out.append(pair);
+    }
+    if (amp >= query.size()) break;
+    out.push_back('&');
+    start = amp + 1;
+  }
+  if (hash != std::string_view::npos) out.append("#").append(kRedacted);
+  return out;
 }
 
 }  // namespace mcval::log

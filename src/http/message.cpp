@@ -47,7 +47,7 @@ Response error_response(const Error& error, const Request& request) {
   }
   if (status >= 500) {
     log::error("request failed", {{"request_id", request.request_id}, {"code", error_name(error.code)},
-                                  {"detail", error.detail}, {"target", request.target}});
+                                  {"detail", error.detail}, {"target", log::redacted_target(request.target)}});
   }
   const nlohmann::json body = {
       {"error", {{"code", error_name(error.code)}, {"message", message}, {"request_id", request.request_id}}}};

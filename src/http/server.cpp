@@ -89,16 +89,9 @@ Status parse_target(std::string_view target, Request& request) {
   return {};
 }
 
-/// For a route that is not public: sets request.principal, or returns the answer instead
-/// (401 with a WWW-Authenticate challenge, 503 when the identity provider's keys are unknown).
-std::optional<Response> authenticate(const Router::Match& match, Request& request, Authenticator& authenticator) {
-  if (match.access == Access::public_) return std::nullopt;
-  auto principal = authenticator.authenticate(request);
-  if (principal.ok()) {
-    request.principal = std::move(principal).value();
-    return std::nullopt;
-  }
-  const Error& error = principal.error();
+/// The answer to refused credentials: 401 with a WWW-Authenticate challenge (naming the reason
+/// when a token was refused), 503 when the identity provider's keys are unknown, or `error`'s.
+Response refused_credentials(const Error& error, const Request& request) {
   Response response = error_response(error, request);
   if (error.code == ErrorCode::unauthenticated) {
     const bool token_refused = auth::refusal_of(error).has_value();
@@ -106,6 +99,74 @@ std::optional<Response> authenticate(const Router::Match& match, Request& reques
   } else if (error.code == ErrorCode::auth_unavailable) {
     response.header("Retry-After", "10");
   }
+  response.header("Cache-Control", "no-store");
+  return response;
+}
+
+/// 429 for a client address over its budget of requests without a valid principal; the first
+/// refusal of an address per minute is logged and audited, the others leave nothing but the
+/// access-log line and a metric.
+Response too_many_unauthenticated(const Request& request, UserLimits& address_limits, audit::AuditRecorder* audit) {
+  if (address_limits.should_report(UserLimits::address_key(request.remote_ip))) {
+    log::warn("client address over the limit of requests without a valid token",
+              {{"request_id", request.request_id}, {"remote", request.remote_ip}});
+    if (audit != nullptr) {
+      (void)audit->record(audit::AuditRecord::make(audit::Action::denied, requester_of(request), "", "",
+                                                   audit::Outcome::denied, "rate_limited_unauthenticated"));
+    }
+  }
+  Response response = error_response(
+      Error{ErrorCode::rate_limited, "too many requests without a valid access token from this address"}, request);
+  response.header("Retry-After", "1");
+  response.header("Cache-Control", "no-store");
+  return response;
+}
+
+/// The answer to credentials that `authenticator` refused with `refusal`: 429 for a client
+/// address over its budget of refused requests (nothing recorded but once a minute), otherwise
+/// the refusal is recorded, counted against the address's budget (401s) and answered.
+Response answer_refusal(const Error& refusal, const Request& request, Authenticator& authenticator,
+                        UserLimits* address_limits, audit::AuditRecorder* audit) {
+  if (refusal.code == ErrorCode::unauthenticated && address_limits != nullptr) {
+    const auto address = UserLimits::address_key(request.remote_ip);
+    if (address_limits->exhausted(address)) return too_many_unauthenticated(request, *address_limits, audit);
+    address_limits->charge(address);
+  }
+  authenticator.record_refusal(request, refusal);
+  return refused_credentials(refusal, request);
+}
+
+/// For a route that is not public: sets request.principal, or returns the answer instead
+/// (answer_refusal). A valid token passes whatever its address did before.
+std::optional<Response> authenticate(const Router::Match& match, Request& request, Authenticator& authenticator,
+                                     UserLimits* address_limits, audit::AuditRecorder* audit) {
+  if (match.access == Access::public_) return std::nullopt;
+  auto principal = authenticator.authenticate(request);
+  if (principal.ok()) {
+    request.principal = std::move(principal).value();
+    return std::nullopt;
+  }
+  return answer_refusal(principal.error(), request, authenticator, address_limits, audit);
+}
+
+/// 400 for a request with more than one Authorization header (a gateway that reads the first
+/// and mcval would disagree about who calls), audited as token_rejected; it counts against the
+/// client address's budget of refused requests like a refused token.
+Response repeated_authorization(const Request& request, UserLimits* address_limits, audit::AuditRecorder* audit) {
+  const auto address = UserLimits::address_key(request.remote_ip);
+  if (address_limits != nullptr) {
+    if (address_limits->exhausted(address)) return too_many_unauthenticated(request, *address_limits, audit);
+    address_limits->charge(address);
+  }
+  constexpr char kReason[] = "multiple_authorization_headers";
+  log::info("access token refused",
+            {{"request_id", request.request_id}, {"reason", kReason}, {"remote", request.remote_address}});
+  if (audit != nullptr) {
+    (void)audit->record(audit::AuditRecord::make(audit::Action::token_rejected, requester_of(request), "", "",
+                                                 audit::Outcome::denied, kReason));
+  }
+  Response response =
+      error_response(Error{ErrorCode::bad_request, "more than one Authorization header: send exactly one"}, request);
   response.header("Cache-Control", "no-store");
   return response;
 }
@@ -135,7 +196,8 @@ Response too_many_requests(UserLimits::Verdict verdict, const Request& request, 
 }  // namespace
 
 Response dispatch(const Router& router, Request& request, std::string& route_name, Authenticator& authenticator,
-                  UserLimits* limits, audit::AuditRecorder* audit, Metrics* metrics, const CorsPolicy* cors) {
+                  UserLimits* limits, audit::AuditRecorder* audit, Metrics* metrics, const CorsPolicy* cors,
+                  UserLimits* address_limits) {
   auto count_decision = [metrics](const char* decision) {
     if (metrics != nullptr) {
       metrics->increment("mcval_auth_decisions_total",
@@ -149,6 +211,11 @@ Response dispatch(const Router& router, Request& request, std::string& route_nam
   if (!parsed.ok()) {
     route_name = "malformed";
     response = error_response(parsed.error(), request);
+  } else if (std::find(request.repeated_headers.begin(), request.repeated_headers.end(), "authorization") !=
+             request.repeated_headers.end()) {
+    route_name = "malformed";
+    response = repeated_authorization(request, address_limits, audit);
+    count_decision(response.status == 429 ? "rate_limited" : "token_rejected");
   } else {
     const auto match = router.match(request);
     route_name = match.handler ? match.route_name : "unmatched";
@@ -157,8 +224,10 @@ Response dispatch(const Router& router, Request& request, std::string& route_nam
                                     ? Error{ErrorCode::method_not_allowed, request.method + " " + request.target}
                                     : Error{ErrorCode::not_found, "no route for " + request.target},
                                 request);
-    } else if (auto denied = authenticate(match, request, authenticator)) {
-      if (denied->status == 401) {
+    } else if (auto denied = authenticate(match, request, authenticator, address_limits, audit)) {
+      if (denied->status == 429) {
+        count_decision("rate_limited");
+      } else if (denied->status == 401) {
         count_decision(request.header("authorization").empty() && request.header("cookie").empty() ? "token_missing"
                                                                                                     : "token_rejected");
       } else {
@@ -275,20 +344,21 @@ void append_json_escaped(std::string& out, std::string_view text) {
 void write_access_log(const Request& request, const std::string& route_name, int status, std::size_t body_bytes,
                       double seconds) {
   if (!log::enabled(log::Level::info)) return;
+  const std::string target = log::redacted_target(request.target);  // no credentials in the log
   if (!log::json_format()) {
-    log::info("request", {{"request_id", request.request_id}, {"method", request.method}, {"target", request.target},
+    log::info("request", {{"request_id", request.request_id}, {"method", request.method}, {"target", target},
                           {"route", route_name}, {"status", status}, {"bytes", body_bytes},
                           {"ms", seconds * 1000.0}, {"remote", request.remote_address}});
     return;
   }
   std::string line;
-  line.reserve(256 + request.target.size());
+  line.reserve(256 + target.size());
   line.append("{\"ts\":\"").append(utc_now_iso8601()).append("\",\"level\":\"info\",\"msg\":\"request\",\"request_id\":\"");
   append_json_escaped(line, request.request_id);
   line.append("\",\"method\":\"");
   append_json_escaped(line, request.method);
   line.append("\",\"target\":\"");
-  append_json_escaped(line, request.target);
+  append_json_escaped(line, target);
   line.append("\",\"route\":\"");
   append_json_escaped(line, route_name);
   line.append("\",\"status\":").append(std::to_string(status));
@@ -300,6 +370,27 @@ void write_access_log(const Request& request, const std::string& route_name, int
   append_json_escaped(line, request.remote_address);
   line.append("\"}");
   log::write_line_batched(line);
+}
+
+/// The bytes of a request head (start line and fields, as far as parsed) other than its
+/// Authorization field: what max_header_bytes limits.
+std::size_t head_bytes_without_authorization(const bhttp::request<bhttp::string_body>& message) {
+  std::size_t bytes = message.method_string().size() + message.target().size() + 12;
+  for (const auto& field : message) {
+    const auto name = field.name_string();
+    if (!beast::iequals(name, "authorization")) bytes += name.size() + field.value().size() + 4;
+  }
+  return bytes;
+}
+
+/// Whether a request head over the limit is so because of its Authorization field: the parser
+/// stopped in it (the fields before it are parsed, the rest of the head is still unread in
+/// `unparsed`), and what it parsed is within `max_other_bytes`.
+bool oversized_authorization(std::string_view unparsed, const bhttp::request<bhttp::string_body>& parsed,
+                             std::size_t max_other_bytes) {
+  constexpr std::string_view kField = "authorization:";
+  return unparsed.size() > kField.size() && to_lower(unparsed.substr(0, kField.size())) == kField &&
+         !parsed.method_string().empty() && head_bytes_without_authorization(parsed) <= max_other_bytes;
 }
 
 /// A response whose body is bytes shared with their owner (Response::shared_body), not copied.
@@ -351,6 +442,8 @@ class Session : public std::enable_shared_from_this<Session> {
   /// progressed for idle_timeout(): no request started coming in, or an answer is not taken.
   void watch_idle(std::chrono::steady_clock::time_point deadline);
   void on_idle_check();
+  /// The answer to a request whose head is over the limit because of its Authorization field.
+  Response refuse_oversized_token(const Request& request);
   /// Metrics and the access log of one answer.
   void account(const Request& request, const std::string& route_name, int status, std::size_t body_bytes,
                std::chrono::steady_clock::time_point started);
@@ -404,7 +497,8 @@ void Session::read() {
   waiting_for_request_ = true;
   parser_.emplace();
   parser_->body_limit(server_.options.max_body_bytes);
-  parser_->header_limit(static_cast<std::uint32_t>(server_.options.max_header_bytes));
+  parser_->header_limit(
+      static_cast<std::uint32_t>(server_.options.max_header_bytes + server_.options.max_authorization_bytes));
   last_progress_ = std::chrono::steady_clock::now();
   bhttp::async_read(stream_, buffer_, *parser_,
                     [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
@@ -423,6 +517,22 @@ void Session::on_read(beast::error_code ec) {
   request.remote_address = remote_;
   request.remote_ip = remote_ip_;
   request.request_id = new_request_id();
+  if (ec == bhttp::error::header_limit) {
+    const std::string_view unparsed(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    const auto& parsed = parser_->get();
+    if (oversized_authorization(unparsed, parsed, server_.options.max_header_bytes)) {
+      // Over the limit because of its Authorization field: a refused token (401, audited).
+      request.method = std::string(parsed.method_string());
+      request.target = std::string(parsed.target());
+      if (const auto id = parsed["X-Request-Id"]; acceptable_request_id(std::string_view(id.data(), id.size()))) {
+        request.request_id = std::string(id);
+      }
+      Response response = refuse_oversized_token(request);
+      response.header("X-Request-Id", request.request_id);
+      respond(request, std::move(response), "malformed", false, false, started);
+      return;
+    }
+  }
   if (ec) {
     // Malformed HTTP or over a limit: answer once and close.
     const bool too_large = ec == bhttp::error::body_limit || ec == bhttp::error::header_limit ||
@@ -439,7 +549,20 @@ void Session::on_read(beast::error_code ec) {
   request.target = std::string(message.target());
   for (const auto& field : message) {
     const auto name = field.name_string();
-    request.headers[to_lower(std::string_view(name.data(), name.size()))] = std::string(field.value());
+    std::string lower = to_lower(std::string_view(name.data(), name.size()));
+    auto [it, added] = request.headers.try_emplace(lower, field.value());
+    if (!added) {
+      it->second = std::string(field.value());
+      request.repeated_headers.push_back(std::move(lower));
+    }
+  }
+  if (head_bytes_without_authorization(message) > server_.options.max_header_bytes) {
+    Response response = error_response(
+        Error{ErrorCode::payload_too_large,
+              "unparsable HTTP request: " + bhttp::make_error_code(bhttp::error::header_limit).message()},
+        request);
+    respond(request, std::move(response), "malformed", false, false, started);
+    return;
   }
   if (const auto incoming = request.header("x-request-id"); acceptable_request_id(incoming)) {
     request.request_id = std::string(incoming);
@@ -447,8 +570,13 @@ void Session::on_read(beast::error_code ec) {
   std::string route_name;
   Response response =
       dispatch(server_.router, request, route_name, server_.authenticator, server_.limits, server_.audit,
-               &server_.metrics, &server_.options.cors);
+               &server_.metrics, &server_.options.cors, server_.options.address_limits);
   respond(request, std::move(response), route_name, message.keep_alive(), request.method == "HEAD", started);
+}
+
+Response Session::refuse_oversized_token(const Request& request) {
+  const Error refusal = server_.authenticator.oversized_token(request, server_.options.max_authorization_bytes);
+  return answer_refusal(refusal, request, server_.authenticator, server_.options.address_limits, server_.audit);
 }
 
 void Session::respond(Request& request, Response response, const std::string& route_name, bool keep_alive, bool head,

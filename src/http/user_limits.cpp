@@ -68,6 +68,21 @@ void UserLimits::release(const auth::UserKey& user) {
   if (it != users_.end() && it->second.in_flight > 0) --it->second.in_flight;
 }
 
+bool UserLimits::exhausted(const auth::UserKey& user) {
+  if (options_.requests_per_second <= 0) return false;
+  const auto now = options_.clock();
+  const double capacity = std::max(1.0, options_.requests_per_second * options_.burst_seconds);
+  std::lock_guard lock(mutex_);
+  const auto it = users_.find(key_of(user));
+  if (it == users_.end()) return false;
+  const double seconds = std::max(0.0, std::chrono::duration<double>(now - it->second.refilled).count());
+  return std::min(capacity, it->second.tokens + seconds * options_.requests_per_second) < 1.0;
+}
+
+void UserLimits::charge(const auth::UserKey& user) {
+  if (acquire(user) == Verdict::allowed) release(user);
+}
+
 bool UserLimits::should_report(const auth::UserKey& user, std::chrono::seconds interval) {
   const auto now = options_.clock();
   std::lock_guard lock(mutex_);

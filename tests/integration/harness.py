@@ -83,6 +83,7 @@ class Server:
     def __init__(self, workspace, extra_args=(), env=None, wait_ready=True, listen="127.0.0.1:0"):
         self.workspace = workspace
         self.log_lines = []
+        self.stderr_text = ""  # read when the server has stopped
         args = [MCVAL_BIN, "serve", "--slides", workspace.slides, "--data", workspace.data,
                 "--listen", listen, "--log-format", "json", *extra_args]
         full_env = dict(os.environ)
@@ -95,7 +96,7 @@ class Server:
         self._reader.start()
         if not self._listening.wait(30) or self.address is None:
             self.stop()
-            raise RuntimeError("mcval did not log its address; stderr: " + self.process.stderr.read())
+            raise RuntimeError("mcval did not log its address; stderr: " + self.stderr_text)
         if wait_ready:
             self.wait_ready()
 
@@ -168,6 +169,8 @@ class Server:
                 self.process.kill()
                 self.process.wait()
         self._reader.join(5)
+        if self.process.stderr and not self.process.stderr.closed:
+            self.stderr_text = self.process.stderr.read()  # the process has ended: all of it
         for stream in (self.process.stdout, self.process.stderr):
             if stream:
                 stream.close()

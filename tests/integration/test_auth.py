@@ -475,6 +475,108 @@ class OidcAuthTest(unittest.TestCase):
         self.assertEqual(len(limited), 1)  # one record per user and minute, not one per request
         self.assertEqual(limited[0]["actor"]["sub"], "viewer-b")
 
+    def test_token_living_longer_than_the_issuers_maximum(self):
+        # Was accepted: a token whose exp is in 2100 (max_token_lifetime_s, 24 h by default).
+        a = self.providers["idp-a"]
+        self.assert_refused(a.sign(self.valid_claims(exp=4102444800), {"typ": "at+jwt"}), "lifetime_too_long")
+        self.assert_refused(a.sign(self.valid_claims(iat=int(time.time()) - 90000), {"typ": "at+jwt"}),
+                            "lifetime_too_long")
+
+    def test_two_authorization_headers_are_refused_in_either_order(self):
+        # Was: the last header counted (garbage first and a valid token second: 200; the other
+        # order: 401), so a gateway that checks the first header and mcval disagreed about who calls.
+        valid = self.tokens["viewer-a"]
+        for first, second, name in (("garbage", valid, "Authorization"), (valid, "garbage", "Authorization"),
+                                    (valid, valid, "authorization")):
+            request_id = uuid.uuid4().hex
+            answer = self.server.raw(("GET /api/v1/me HTTP/1.1\r\nHost: x\r\nX-Request-Id: %s\r\n"
+                                      "Authorization: Bearer %s\r\n%s: Bearer %s\r\nConnection: close\r\n\r\n"
+                                      % (request_id, first, name, second)).encode())
+            self.assertTrue(answer.startswith(b"HTTP/1.1 400 "), answer[:300])
+            self.assertIn(b'"code":"bad_request"', answer)
+            record = self.audit_record(request_id)
+            self.assertEqual((record["action"], record["outcome"], record["reason"]),
+                             ("token_rejected", "denied", "multiple_authorization_headers"))
+        # One header is fine.
+        self.assertEqual(self.call("/api/v1/me", valid).status, 200)
+
+    def test_an_oversized_token_is_refused_401_and_audited(self):
+        # Was: 413 from the header limit, and no audit record.
+        for size in (20 * 1024, 300 * 1024):
+            request_id = uuid.uuid4().hex
+            header = ("GET /api/v1/me HTTP/1.1\r\nHost: x\r\nX-Request-Id: %s\r\nAuthorization: Bearer %s\r\n"
+                      "Connection: close\r\n\r\n" % (request_id, "eyJ" + "A" * size)).encode()
+            answer = self.server.raw(header)
+            self.assertTrue(answer.startswith(b"HTTP/1.1 401 "), (size, answer[:300]))
+            self.assertIn(b'error_description="malformed"', answer)
+            record = self.audit_record(request_id)
+            self.assertEqual((record["action"], record["reason"], record["source"]),
+                             ("token_rejected", "malformed", "127.0.0.1"))
+        # Other fields over the limit are still a request too large.
+        answer = self.server.raw(("GET /api/v1/me HTTP/1.1\r\nHost: x\r\nX-Pad: %s\r\n\r\n"
+                                  % ("p" * 40 * 1024)).encode())
+        self.assertTrue(answer.startswith(b"HTTP/1.1 413 "), answer[:300])
+
+    def access_log_line(self, server, request_id):
+        deadline = time.time() + 5
+        while time.time() < deadline:  # access-log lines are written in batches, every 100 ms
+            for line in list(server.log_lines):
+                if '"msg":"request"' in line and request_id in line:
+                    return json.loads(line)
+            time.sleep(0.05)
+        self.fail("no access-log line for " + request_id)
+
+    def test_a_token_in_the_query_never_reaches_the_log(self):
+        # Was: ?access_token=<a valid token> was refused, but the whole target went to the access
+        # log on stdout, the log that is shipped to a log store.
+        token = self.token("viewer-a")
+        request_id = uuid.uuid4().hex
+        res = self.call("/api/v1/me?x=1&access_token=" + token + "&Id_Token=" + token, request_id=request_id)
+        self.assertEqual(res.status, 401)
+        line = self.access_log_line(self.server, request_id)
+        self.assertEqual(line["target"], "/api/v1/me?x=1&access_token=REDACTED&Id_Token=REDACTED")
+        log_text = "".join(self.server.log_lines)
+        for part in token.split("."):
+            self.assertNotIn(part, log_text)
+        with open(self.audit_path) as f:
+            audit_text = f.read()
+        for part in token.split("."):
+            self.assertNotIn(part, audit_text)
+
+    def test_requests_without_a_valid_token_are_limited_per_address(self):
+        # Was: no limit; a 15 s flood of refused tokens wrote 100 MB of audit log and 300 MB of stdout.
+        ws = Workspace()  # a data folder of its own: one server per SQLite catalogue
+        self.addCleanup(ws.cleanup)
+        audit_path = os.path.join(ws.dir, "audit-address.log")
+        server = Server(ws, ["--auth", "oidc", "--auth-config", self.config_path, "--audit-log", audit_path,
+                             "--scan-on-start=false", "--rate-limit-per-address-unauthenticated", "2"])
+        try:
+            statuses = []
+            for i in range(30):
+                headers = {"Authorization": "Bearer garbage"} if i % 2 else {}
+                res = server.request("GET", "/api/v1/me", headers=headers)
+                statuses.append(res.status)
+                if res.status == 429:
+                    self.assertEqual(res.json()["error"]["code"], "rate_limited")
+                    self.assertEqual(res.header("Retry-After"), "1")
+            self.assertEqual(statuses[:4], [401] * 4)  # the burst: twice the rate
+            self.assertGreaterEqual(statuses.count(429), 20)
+            # A valid token from the same address still passes; public routes are not limited.
+            self.assertEqual(server.request("GET", "/api/v1/me", headers={
+                "Authorization": "Bearer " + self.tokens["viewer-a"]}).status, 200)
+            self.assertEqual(server.get("/healthz").status, 200)
+            time.sleep(1.1)
+            self.assertEqual(server.request("GET", "/api/v1/me").status, 401)
+        finally:
+            self.assertEqual(server.stop(), 0)
+        records = read_audit(audit_path)
+        refused = [r for r in records if r["reason"] in ("token_missing", "malformed")]
+        self.assertLessEqual(len(refused), 4 + 4)  # the burst, and what refilled meanwhile
+        limited = [r for r in records if r["reason"] == "rate_limited_unauthenticated"]
+        self.assertEqual(len(limited), 1)  # one record per address and minute, not one per request
+        self.assertEqual(limited[0]["source"], "127.0.0.1")
+        self.assertLessEqual(sum('"access token refused"' in line for line in server.log_lines), 8)
+
     # ---- the audit log, after the server stopped (runs last: "test_zz") ----
 
     def test_zz_audit_log_verifies_and_holds_no_token(self):
@@ -730,6 +832,47 @@ class BrowserLoginTest(unittest.TestCase):
             self.assertTrue(any('"browser session renewed"' in line for line in server.log_lines))
         finally:
             self.assertEqual(server.stop(), 0)
+
+    def test_no_code_state_or_token_reaches_any_log_after_a_sign_in(self):
+        # Was: every sign-in wrote /auth/callback?code=...&state=... to the access log on stdout.
+        ws = Workspace()  # a data folder of its own: one server per SQLite catalogue
+        self.addCleanup(ws.cleanup)
+        audit_path = os.path.join(ws.dir, "audit-redaction.log")
+        server = Server(ws, ["--auth", "oidc", "--auth-config", self.config_path, "--scan-on-start=false",
+                             "--audit-log", audit_path, "--log-level", "debug",
+                             "--login-issuer", "idp-a", "--login-client-id", "mcval-web",
+                             "--login-client-secret-file", self.secret, "--login-resource", API_RESOURCE,
+                             "--public-url", self.short_base], listen="127.0.0.1:%d" % self.short_port)
+        secrets = []
+        try:
+            browser = Browser(stop_at=self.short_base + "/auth/callback")
+            browser.sign_in(self.short_base + "/auth/login", "alice")
+            callback = browser.stopped_at
+            self.assertIsNotNone(callback)
+            browser.stop_at = None
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(callback).query)
+            secrets += [query["code"][0], query["state"][0]]
+            status, _, body, _ = browser.open(callback)
+            self.assertEqual(status, 200, body[:300])
+            self.assertEqual(browser.open(self.short_base + "/api/v1/me")[0], 200)
+            # A bearer token in the query is refused, and not logged either.
+            token = self.providers["idp-a"].token("admin")
+            secrets += [part for part in token.split(".") if len(part) > 20]
+            self.assertEqual(Browser().open(self.short_base + "/api/v1/me?access_token=" + token)[0], 401)
+            time.sleep(0.3)  # access-log lines are written in batches, every 100 ms
+        finally:
+            self.assertEqual(server.stop(), 0)
+        stdout = "".join(server.log_lines)
+        self.assertIn("/auth/callback?code=REDACTED&state=REDACTED", stdout)
+        self.assertIn("/api/v1/me?access_token=REDACTED", stdout)
+        with open(audit_path) as f:
+            audit_text = f.read()
+        with open(self.secret) as f:
+            secrets.append(f.read().strip())
+        for secret in secrets:
+            self.assertGreater(len(secret), 8)
+            for where, text in (("stdout", stdout), ("stderr", server.stderr_text), ("audit log", audit_text)):
+                self.assertNotIn(secret, text, where)
 
     def test_a_session_cookie_that_was_never_issued(self):
         browser = Browser()

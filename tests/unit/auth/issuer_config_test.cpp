@@ -28,6 +28,7 @@ TEST(IssuerConfig, DefaultsAreSafe) {
   EXPECT_EQ(issuer.algorithms, std::vector<SignatureAlg>{SignatureAlg::rs256});
   EXPECT_EQ(issuer.clock_skew, std::chrono::seconds(30));
   EXPECT_EQ(issuer.jwks_refetch_interval, std::chrono::seconds(60));
+  EXPECT_EQ(issuer.max_token_lifetime, std::chrono::hours(24));
   EXPECT_FALSE(issuer.require_typ_at_jwt);
   EXPECT_FALSE(issuer.allow_insecure_http_for_tests);
   EXPECT_TRUE(issuer.rules.empty());
@@ -85,6 +86,12 @@ TEST(IssuerConfig, RefusesUnsafeOrMistypedSettings) {
   issuer = minimal_issuer();
   issuer["algorithms"] = json::array();
   config_error(issuer);
+
+  for (const json& lifetime : {json(-1), json(31536001), json("86400"), json(1.5)}) {
+    issuer = minimal_issuer();
+    issuer["max_token_lifetime_s"] = lifetime;
+    EXPECT_NE(config_error(issuer).find("max_token_lifetime_s"), std::string::npos) << lifetime.dump();
+  }
 
   issuer = minimal_issuer();
   issuer.erase("audiences");

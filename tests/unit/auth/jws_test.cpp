@@ -86,6 +86,24 @@ TEST(Jws, SizeAndDepthAreBounded) {
             Refusal::malformed);
 }
 
+TEST(Jws, ByteOrderMarkBeforeHeaderOrPayloadIsMalformed) {
+  // Was accepted: the JSON parser skipped a UTF-8 BOM, so mcval read a token that a strict
+  // verifier in front of it would refuse.
+  const std::string bom = "\xEF\xBB\xBF";
+  EXPECT_EQ(refusal(testing::sign_token_text(bom + kHeader.dump(), kPayload.dump(), rsa_key(0), SignatureAlg::rs256)),
+            Refusal::malformed);
+  EXPECT_EQ(refusal(testing::sign_token_text(kHeader.dump(), bom + kPayload.dump(), rsa_key(0), SignatureAlg::rs256)),
+            Refusal::malformed);
+  auto parsed =
+      parse_jws(testing::sign_token_text(kHeader.dump(), bom + kPayload.dump(), rsa_key(0), SignatureAlg::rs256));
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_NE(parsed.error().detail.find("byte-order mark"), std::string::npos) << parsed.error().detail;
+  // Inside a string value it is only a character.
+  json payload = kPayload;
+  payload["name"] = bom + "Ada";
+  EXPECT_TRUE(parse_jws(testing::sign_token(kHeader, payload, rsa_key(0), SignatureAlg::rs256)).ok());
+}
+
 TEST(Jws, CritIsRefused) {
   json header = kHeader;
   header["crit"] = json::array({"exp"});

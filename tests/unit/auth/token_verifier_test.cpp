@@ -461,17 +461,57 @@ TEST_F(VerifierTest, TimeClaimsWithSkewBoundaries) {
     payload["exp"] = bad;
     EXPECT_EQ(refused(rs(payload)), Refusal::malformed) << bad.dump();
   }
+  json issuer = base_issuer();
+  issuer["max_token_lifetime_s"] = 0;  // no maximum lifetime
+  make(issuer);
   json far = claims();
   far["exp"] = std::uint64_t{1} << 40;  // year 36812: valid, and no overflow in expires_at
   EXPECT_GT(accepted(rs(far)).expires_at, kNow);
 
-  json issuer = base_issuer();
+  issuer = base_issuer();
   issuer["clock_skew_s"] = 0;
   make(issuer);
   EXPECT_EQ(refused(at("exp", kNowS)), Refusal::expired);
   accepted(at("exp", kNowS + 1));
   EXPECT_EQ(refused(at("nbf", kNowS + 1)), Refusal::not_yet_valid);
   EXPECT_EQ(refused(at("iat", kNowS + 1)), Refusal::issued_in_future);
+}
+
+TEST_F(VerifierTest, TokenLivingLongerThanTheIssuersMaximumIsRefused) {
+  // Was accepted: a token with exp in 2100 (a forged or misissued token that never expires).
+  make();  // max_token_lifetime_s defaults to 24 h
+  json year_2100 = claims();
+  year_2100["exp"] = 4102444800;
+  EXPECT_EQ(refused(rs(year_2100)), Refusal::lifetime_too_long);
+  auto result = verifier->verify(rs(year_2100), kNow);
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.error().detail.find("max_token_lifetime_s"), std::string::npos) << result.error().detail;
+  // exp - iat at the limit passes, a second more is refused.
+  json day = claims();
+  day["iat"] = kNowS - 10;
+  day["exp"] = kNowS - 10 + 86400;
+  accepted(rs(day));
+  day["exp"] = kNowS - 10 + 86401;
+  EXPECT_EQ(refused(rs(day)), Refusal::lifetime_too_long);
+  // Without iat, what is left of the token counts: exp - now.
+  json no_iat = claims();
+  no_iat.erase("iat");
+  no_iat["exp"] = kNowS + 86400;
+  accepted(rs(no_iat));
+  no_iat["exp"] = kNowS + 86401;
+  EXPECT_EQ(refused(rs(no_iat)), Refusal::lifetime_too_long);
+  // An iat far in the past makes a long lifetime too, even when exp is near.
+  json old_iat = claims();
+  old_iat["iat"] = 0;
+  EXPECT_EQ(refused(rs(old_iat)), Refusal::lifetime_too_long);
+  // Per issuer.
+  json issuer = base_issuer();
+  issuer["max_token_lifetime_s"] = 600;
+  make(issuer);
+  json hour = claims();
+  hour["exp"] = kNowS + 3600;
+  EXPECT_EQ(refused(rs(hour)), Refusal::lifetime_too_long);
+  accepted(rs(claims()));  // 300 s
 }
 
 TEST_F(VerifierTest, AudienceMustNameThisApi) {
@@ -673,6 +713,7 @@ TEST_F(VerifierTest, ConcurrentVerificationDuringKeyRotation) {
   json issuer = base_issuer();
   issuer["jwks_refetch_interval_s"] = 1;
   issuer["jwks_max_age_s"] = 60;
+  issuer["max_token_lifetime_s"] = 2'000'000;  // the tokens below live 1,000,000 s
   make(issuer);
   json long_lived = claims();
   long_lived["exp"] = kNowS + 1'000'000;

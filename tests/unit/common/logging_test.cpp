@@ -94,3 +94,54 @@ TEST(BatchedLines, AQuietServersLastLinesAreWrittenWithoutAFlush) {
 
 }  // namespace
 }  // namespace mcval::log
+
+namespace mcval::log {
+namespace {
+
+// Was logged whole: `?access_token=<token>` and the browser sign-in's `code` and `state` went to
+// the access log on stdout, the log that is shipped to a log store.
+TEST(RedactedTarget, CredentialsInTheQueryAreRedacted) {
+  EXPECT_EQ(redacted_target("/api/v1/me?access_token=eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln"),
+            "/api/v1/me?access_token=REDACTED");
+  EXPECT_EQ(redacted_target("/auth/callback?code=abc123&state=s-456&iss=https%3A%2F%2Fidp"),
+            "/auth/callback?code=REDACTED&state=REDACTED&iss=https%3A%2F%2Fidp");
+  for (const char* name : {"id_token", "refresh_token", "client_secret", "token", "session_state", "password",
+                           "code_verifier", "client_assertion", "api_key", "x_auth_token", "my_secret"}) {
+    EXPECT_EQ(redacted_target(std::string("/x?a=1&") + name + "=value&b=2"),
+              std::string("/x?a=1&") + name + "=REDACTED&b=2")
+        << name;
+  }
+}
+
+TEST(RedactedTarget, NamesAreComparedCaseInsensitivelyAndPercentDecoded) {
+  EXPECT_EQ(redacted_target("/x?Access_Token=v"), "/x?Access_Token=REDACTED");
+  EXPECT_EQ(redacted_target("/x?ACCESS_TOKEN=v"), "/x?ACCESS_TOKEN=REDACTED");
+  EXPECT_EQ(redacted_target("/x?access%5Ftoken=v"), "/x?access%5Ftoken=REDACTED");
+  EXPECT_EQ(redacted_target("/x?%63ode=v"), "/x?%63ode=REDACTED");
+  EXPECT_EQ(redacted_target("/x?%43%4F%44%45=v"), "/x?%43%4F%44%45=REDACTED");
+  EXPECT_EQ(redacted_target("/x?access+token=v"), "/x?access+token=REDACTED");  // '+' is a space, still a token
+  EXPECT_EQ(redacted_target("/x?%zz=v"), "/x?%zz=REDACTED");  // a name that cannot be read keeps nothing
+  // Repeated, empty and bare parameters.
+  EXPECT_EQ(redacted_target("/x?code=1&code=2"), "/x?code=REDACTED&code=REDACTED");
+  EXPECT_EQ(redacted_target("/x?code=&state"), "/x?code=&state");
+  EXPECT_EQ(redacted_target("/x?&&code=1&"), "/x?&&code=REDACTED&");
+}
+
+TEST(RedactedTarget, JwtLookingValuesAndFragmentsAreRedactedWhateverTheirName) {
+  const std::string jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl";
+  EXPECT_EQ(redacted_target("/x?q=" + jwt), "/x?q=REDACTED");
+  EXPECT_EQ(redacted_target("/x?" + jwt), "/x?REDACTED");
+  EXPECT_EQ(redacted_target("/x?a=1#access_token=" + jwt), "/x?a=1#REDACTED");
+  EXPECT_EQ(redacted_target("/x#" + jwt), "/x#REDACTED");
+}
+
+TEST(RedactedTarget, OtherTargetsAreKeptAsSent) {
+  for (const char* target : {"/", "/dzi/abc.dzi", "/dzi/abc_files/12/3_4.jpeg",
+                             "/iiif/3/abc/0,0,512,512/max/0/default.jpg", "/api/v1/slides?centre=centre-a&limit=10",
+                             "/auth/login?return_to=%2Fviewer", "/x?", "/x?a", "/x?encode=1&decode=2&statement=3"}) {
+    EXPECT_EQ(redacted_target(target), target);
+  }
+}
+
+}  // namespace
+}  // namespace mcval::log

@@ -91,5 +91,32 @@ TEST(UserLimits, RefusalsAreReportedOncePerInterval) {
   EXPECT_TRUE(limits.should_report(kAlice));
 }
 
+TEST(UserLimits, ChargeTakesWithoutASlotAndExhaustedOnlyLooks) {
+  // The per-address limit of refused requests: a request is charged once it has been refused,
+  // and the next one first asks whether anything is left.
+  FakeClock clock;
+  UserLimits limits(options(clock, 2, 0));  // bursts of 4
+  const auto address = UserLimits::address_key("192.0.2.7");
+  EXPECT_FALSE(limits.exhausted(address));  // unknown: a full bucket
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_FALSE(limits.exhausted(address)) << i;
+    limits.charge(address);
+  }
+  EXPECT_TRUE(limits.exhausted(address));
+  EXPECT_TRUE(limits.exhausted(address));  // looking takes nothing
+  EXPECT_FALSE(limits.exhausted(UserLimits::address_key("192.0.2.8")));
+  clock.now += 500ms;  // one more
+  EXPECT_FALSE(limits.exhausted(address));
+  limits.charge(address);
+  EXPECT_TRUE(limits.exhausted(address));
+  limits.charge(address);  // nothing left to take: no harm
+  clock.now += 500ms;
+  EXPECT_FALSE(limits.exhausted(address));
+  // Without a rate there is nothing to exhaust.
+  UserLimits off(options(clock, 0, 0));
+  for (int i = 0; i < 100; ++i) off.charge(address);
+  EXPECT_FALSE(off.exhausted(address));
+}
+
 }  // namespace
 }  // namespace mcval::http

@@ -46,6 +46,8 @@ struct IssuerConfig {
   std::chrono::seconds clock_skew{30};
   std::chrono::seconds jwks_refetch_interval{60};  ///< at most one JWKS fetch per interval
   std::chrono::seconds jwks_max_age{3600};         ///< keys older than this are refetched (removed keys stop working)
+  /// Longest lifetime of a token: exp - iat, or exp - now when it has no iat; 0: no maximum.
+  std::chrono::seconds max_token_lifetime{86400};
   bool allow_insecure_http_for_tests = false;      ///< permits http:// to loopback hosts only
   std::vector<ClaimPath> group_claims;             ///< where groups/entitlements/roles are
   std::optional<ClaimPath> service_claim;          ///< present (non-empty string or true): a service token

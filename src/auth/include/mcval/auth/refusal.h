@@ -25,6 +25,7 @@ enum class Refusal {
   typ_not_at_jwt,            ///< header `typ` is not at+jwt where required, or names another token type
   id_token_as_access_token,  ///< an OpenID Connect ID token (nonce, at_hash, c_hash, typ ID, aud = client)
   not_access_token,          ///< another kind of token (refresh, logout, security event)
+  lifetime_too_long,         ///< exp - iat (exp - now without iat) beyond the issuer's max_token_lifetime_s
   jwks_unavailable,          ///< the issuer's keys could not be fetched (auth_unavailable, 503)
 };
 

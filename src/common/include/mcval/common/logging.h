@@ -47,4 +47,11 @@ void write_line_batched(std::string_view line);
 /// Writes every queued line now.
 void flush_batched_lines();
 
+/// A request target fit for a log: the values of query parameters that carry credentials
+/// (access_token, id_token, refresh_token, code, state, client_secret, token, session_state,
+/// password, ... and any name containing "token", "secret" or "password"; names compared
+/// case-insensitively after percent-decoding) replaced by REDACTED, as is any value or bare
+/// parameter that looks like a JWT, and a fragment. Everything else is kept as sent.
+std::string redacted_target(std::string_view target);
+
 }  // namespace mcval::log

@@ -19,6 +19,8 @@ struct Request {
   std::vector<std::string> segments;          ///< path split on '/', each percent-decoded
   std::map<std::string, std::string> query;   ///< decoded query parameters (last one wins)
   std::map<std::string, std::string> headers; ///< lower-case names
+  /// Lower-case names of header fields that came more than once (`headers` holds the last).
+  std::vector<std::string> repeated_headers;
   std::string request_id;
   std::string remote_address;                ///< "ip:port" of the client
   std::string remote_ip;                     ///< the client's IP alone (for the audit log)

@@ -27,10 +27,16 @@ struct ServerOptions {
   unsigned short port = 8080;  ///< 0: any free port
   int threads = 4;
   std::size_t max_body_bytes = 1 << 20;
-  std::size_t max_header_bytes = 16 << 10;
+  std::size_t max_header_bytes = 16 << 10;  ///< the request head without its Authorization field (413)
+  /// The Authorization field, read beyond max_header_bytes: a longer one is a refused token
+  /// (401, audited) rather than a request too large; the token itself is limited by the verifier.
+  std::size_t max_authorization_bytes = 17 << 10;
   int idle_timeout_seconds = 60;
   CorsPolicy cors = CorsPolicy::any_origin();  ///< who may read the Deep Zoom and IIIF routes cross-origin
   AccessLog access_log = AccessLog::all;  ///< errors: status >= 400 or slower than 1 s
+  /// Limits of requests without a valid principal per client address (see dispatch); null:
+  /// none. Must outlive the server.
+  UserLimits* address_limits = nullptr;
 };
 
 class HttpServer {
@@ -67,9 +73,13 @@ class HttpServer {
 /// request.principal from `authenticator`, or 401 with WWW-Authenticate / 503), the caller's
 /// limits (429 with Retry-After; audited in `audit` at most once per user and minute), errors,
 /// HEAD, security headers, CORS (`cors`; null: any origin). Authentication decisions are counted
-/// in `metrics` when given (mcval_auth_decisions_total). Exposed for tests.
+/// in `metrics` when given (mcval_auth_decisions_total). A request with more than one
+/// Authorization header is refused 400 and audited (token_rejected, multiple_authorization_headers).
+/// `address_limits` (keyed by UserLimits::address_key of the client's IP) counts the requests
+/// refused for their credentials (401, and the 400 above); a client address over it is answered
+/// 429 for anything but a valid token, without an audit record (but one per minute). Exposed for tests.
 Response dispatch(const Router& router, Request& request, std::string& route_name, Authenticator& authenticator,
                   UserLimits* limits = nullptr, audit::AuditRecorder* audit = nullptr, Metrics* metrics = nullptr,
-                  const CorsPolicy* cors = nullptr);
+                  const CorsPolicy* cors = nullptr, UserLimits* address_limits = nullptr);
 
 }  // namespace mcval::http

@@ -1,13 +1,15 @@
 #pragma once
 // Per-user request limits: a token bucket of requests per second and a cap on requests being
 // handled at once, keyed by the verified principal (issuer, subject). Refused requests are
-// answered 429 rate_limited by http::dispatch.
+// answered 429 rate_limited by http::dispatch. A second instance, keyed by client address
+// (address_key), limits the requests that end without a valid principal.
 #include <chrono>
 #include <cstddef>
 #include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "mcval/auth/principal.h"
@@ -31,12 +33,21 @@ class UserLimits {
  public:
   explicit UserLimits(UserLimitOptions options);
 
+  /// The key of a client address in the per-address limits of unauthenticated requests.
+  static auth::UserKey address_key(std::string_view ip) { return auth::UserKey{"", std::string(ip)}; }
+
   enum class Verdict { allowed, too_fast, too_many_at_once };
 
   /// Takes one request of `user`; when allowed, the caller must call release(user) once the
   /// request has been handled (a Slot does that).
   Verdict acquire(const auth::UserKey& user);
   void release(const auth::UserKey& user);
+  /// True when `user`'s bucket holds less than one request now (acquire() would answer
+  /// too_fast); takes nothing. False when there is no rate limit.
+  bool exhausted(const auth::UserKey& user);
+  /// Takes one request from `user`'s bucket, if one is left, without holding a slot: for requests
+  /// counted once they have been answered (refused requests of a client address).
+  void charge(const auth::UserKey& user);
 
   /// True at most once per user per `interval`: whether this refusal should be audited (so a
   /// client hammering the server does not flood the audit log).
