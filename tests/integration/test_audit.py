@@ -298,7 +298,7 @@ class ServerAuditTest(unittest.TestCase):
                                  ("token_rejected", "malformed", 1), ("token_rejected", "malformed", 199)])
         self.assertEqual(run_cli("audit", "verify", "--log", self.log).returncode, 0)
 
-    def test_a_sealed_log_detects_forged_appended_and_cut_records(self):
+    def test_a_sealed_log_detects_forged_appended_rewritten_and_cut_records(self):
         """The chain was unkeyed: a record appended with a correct hash, or records cut off the end,
         still verified, and a server started on a cut log reused its sequence numbers. Checkpoints
         signed with the server's key (stored apart from the log) now catch both."""
@@ -327,6 +327,19 @@ class ServerAuditTest(unittest.TestCase):
         self.assertEqual(appended.returncode, 0)
         self.assertEqual(json.loads(appended.stdout)["unsealed_records"], 1)
         self.assertEqual(verify("--require-sealed").returncode, TAMPERED_EXIT)
+
+        # Rewritten from record 2 on, every hash recomputed: a consistent chain, but not the sealed one.
+        rewritten, prev = [lines[0]], json.loads(lines[0])["hash"]
+        for line in lines[1:]:
+            record = with_hash(dict(json.loads(line), prev=prev, reason="rewritten"))
+            rewritten.append(canonical(record))
+            prev = record["hash"]
+        with open(self.log, "w", encoding="utf-8") as f:
+            f.write("".join(line + "\n" for line in rewritten))
+        self.assertEqual(run_cli("audit", "verify", "--log", self.log).returncode, 0, "the chain alone cannot tell")
+        changed = verify("--json")
+        self.assertEqual(changed.returncode, TAMPERED_EXIT)
+        self.assertEqual(json.loads(changed.stdout)["problem"]["kind"], "checkpoint_mismatch")
 
         with open(self.log, "w", encoding="utf-8") as f:
             f.write("".join(line + "\n" for line in lines[:-2]))
