@@ -130,6 +130,22 @@ TEST(RefusalAggregator, CountedRecordsGoThroughARealLogAndVerify) {
   EXPECT_EQ(counted["repeats"]["count"], 99);
 }
 
+TEST(RefusalAggregator, AVerifierRefusesRepeatsOnAnotherAction) {
+  mcval::testing::TempDir dir;
+  const auto path = dir.path() / "audit.log";
+  testing::write_log(path, 1);
+  auto j = nlohmann::json::parse(testing::read_lines(path).at(0));
+  j["action"] = "read_report";
+  j["repeats"] = {{"count", 2}, {"first", j["time"]}, {"last", j["time"]}};
+  j.erase("hash");
+  j["hash"] = sha256_hex(canonical_json(j));
+  testing::write_lines(path, {canonical_json(j)});
+  const auto report = verify_log(path);
+  ASSERT_TRUE(report.ok());
+  ASSERT_FALSE(report->ok());
+  EXPECT_EQ(report->problem->kind, ProblemKind::garbage);
+}
+
 TEST(RefusalAggregator, RepeatsOnlyOnRefusals) {
   auto record = AuditRecord::make(Action::read_report, testing::alice(), "report:r", "", Outcome::allowed);
   record.time = "2026-01-02T03:04:05.000Z";
