@@ -1,4 +1,4 @@
-// `mcval audit verify|checkpoint`: the operator's side of the audit log (docs/audit.md).
+// `mcval audit verify|checkpoint|keygen`: the operator's side of the audit log (docs/audit.md).
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -9,6 +9,7 @@
 
 #include "commands.h"
 #include "mcval/audit/audit_log.h"
+#include "mcval/audit/seal.h"
 #include "mcval/audit/verify.h"
 #include "mcval/common/files.h"
 
@@ -22,6 +23,26 @@ std::filesystem::path log_file(const Config& config, const std::string& log) {
 
 int run_audit_verify(const Config& config, const AuditVerifyOptions& options) {
   std::optional<audit::Checkpoint> checkpoint;
+  std::optional<audit::SignedCheckpoint> sealed;
+  if (!options.public_key.empty()) {
+    if (!options.checkpoint.empty()) {
+      return fail(Error{ErrorCode::invalid_argument, "--checkpoint and --public-key: give one of them"});
+    }
+    auto key = audit::Ed25519Key::load_public(options.public_key);
+    if (!key.ok()) return fail(key.error());
+    const auto log_path = log_file(config, options.log);
+    const auto store = options.checkpoints.empty()
+                           ? audit::checkpoint_store_for(config, log_path)
+                           : std::make_unique<audit::FileCheckpointStore>(options.checkpoints);
+    auto last = audit::last_signed_checkpoint(*store, *key);
+    if (!last.ok()) return fail(last.error());
+    if (!*last) {
+      return fail(Error{ErrorCode::audit_tampered, "no signed checkpoint of " + log_path.string() + " in " +
+                                                       store->describe() + ": the log cannot be checked against its seal"});
+    }
+    sealed = **last;
+    checkpoint = sealed->checkpoint;
+  }
   if (!options.checkpoint.empty()) {
     auto text = read_file(options.checkpoint);
     if (!text.ok()) return fail(text.error());
@@ -35,7 +56,7 @@ int run_audit_verify(const Config& config, const AuditVerifyOptions& options) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
     if (checkpoint) {
-      return fail(Error{ErrorCode::invalid_argument, "--checkpoint applies to one log file, not a folder"});
+      return fail(Error{ErrorCode::invalid_argument, "--checkpoint and --public-key apply to one log file, not a folder"});
     }
     for (auto it = std::filesystem::directory_iterator(path, ec); !ec && it != std::filesystem::directory_iterator();
          it.increment(ec)) {
@@ -52,13 +73,31 @@ int run_audit_verify(const Config& config, const AuditVerifyOptions& options) {
   for (const auto& file : logs) {
     auto report = audit::verify_log(file, checkpoint);
     if (!report.ok()) return fail(report.error());
+    // Records after the last signed checkpoint: protected by the chain only (anyone who can
+    // write the file could have appended them).
+    const std::uint64_t unsealed = sealed && report->ok() ? report->last_seq - sealed->checkpoint.seq : 0;
     if (options.json) {
-      reports.push_back(report->to_json());
+      auto j = report->to_json();
+      if (sealed) {
+        j["signed_checkpoint"] = sealed->to_json();
+        j["unsealed_records"] = unsealed;
+      }
+      reports.push_back(std::move(j));
     } else {
       if (logs.size() > 1) std::printf("%s:\n", file.c_str());
       std::fputs(report->to_text().c_str(), stdout);
+      if (sealed && report->ok()) {
+        std::printf("  signed        checkpoint seq %llu signed by key %s: signature valid\n",
+                    static_cast<unsigned long long>(sealed->checkpoint.seq), sealed->key_id.c_str());
+        std::printf("  unsealed tail: %llu records after the last checkpoint\n",
+                    static_cast<unsigned long long>(unsealed));
+      }
     }
     if (!report->ok() && !first_failure) first_failure = report->to_error();
+    if (options.require_sealed && unsealed > 0 && !first_failure) {
+      first_failure = Error{ErrorCode::audit_tampered, file.string() + ": unsealed tail: " + std::to_string(unsealed) +
+                                                           " records after the last checkpoint"};
+    }
   }
   if (options.json) std::printf("%s\n", (logs.size() == 1 ? reports[0] : reports).dump(2).c_str());
   std::fflush(stdout);
@@ -78,6 +117,15 @@ int run_audit_checkpoint(const Config& config, const AuditCheckpointOptions& opt
   std::printf("checkpoint of %s: log %s, seq %llu, hash %s, written to %s\n", path.c_str(),
               checkpoint->log_id.c_str(), static_cast<unsigned long long>(checkpoint->seq), checkpoint->hash.c_str(),
               options.out.c_str());
+  return 0;
+}
+
+int run_audit_keygen(const std::string& out) {
+  auto written = audit::write_key_pair(out);
+  if (!written.ok()) return fail(written.error());
+  std::printf("signing key: %s (keep it secret: mount it as a Secret file, --audit-signing-key-file)\n"
+              "public key:  %s (give it to whoever verifies: mcval audit verify --public-key)\n",
+              written->c_str(), (std::filesystem::path(out) / "audit-signing-key.pub.pem").c_str());
   return 0;
 }
 

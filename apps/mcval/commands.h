@@ -75,6 +75,9 @@ int run_model_score(const Config& config, const std::string& reference, const st
 struct AuditVerifyOptions {
   std::string log;         ///< empty: the configured audit log
   std::string checkpoint;  ///< checkpoint file from `mcval audit checkpoint`
+  std::string public_key;   ///< Ed25519 public key (PEM): check against the last signed checkpoint
+  std::string checkpoints;  ///< signed checkpoint file; empty: the configured checkpoint folder's
+  bool require_sealed = false;  ///< records after the last signed checkpoint are a failure
   bool json = false;
 };
 int run_audit_verify(const Config& config, const AuditVerifyOptions& options);
@@ -84,6 +87,8 @@ struct AuditCheckpointOptions {
   std::string out;  ///< empty: stdout
 };
 int run_audit_checkpoint(const Config& config, const AuditCheckpointOptions& options);
+/// `mcval audit keygen --out DIR`: a new Ed25519 key pair for sealing the audit log.
+int run_audit_keygen(const std::string& out);
 
 /// `mcval backup`: a consistent copy of the catalogue database, catalog-<UTC time>.sqlite in
 /// `out`, written atomically while the server may go on using it; the newest `keep` copies stay.

@@ -181,7 +181,7 @@ int run(int argc, char** argv) {
       ->required()
       ->check(CLI::ExistingFile);
 
-  auto* audit_cmd = cli.add_subcommand("audit", "The tamper-evident audit log: verify it, export checkpoints");
+  auto* audit_cmd = cli.add_subcommand("audit", "The tamper-evident audit log: verify it, export checkpoints, create a signing key");
   audit_cmd->require_subcommand(1);
   app::AuditVerifyOptions audit_verify_options;
   auto* audit_verify = audit_cmd->add_subcommand(
@@ -191,6 +191,17 @@ int run(int argc, char** argv) {
   audit_verify->add_option("--checkpoint", audit_verify_options.checkpoint, "Checkpoint from `mcval audit checkpoint`")
       ->check(CLI::ExistingFile);
   audit_verify->add_flag("--json", audit_verify_options.json, "Print the report as JSON");
+  audit_verify->add_option("--public-key", audit_verify_options.public_key,
+                           "Ed25519 public key (PEM) of the log's signing key: check the log against its last signed checkpoint")
+      ->check(CLI::ExistingFile);
+  audit_verify->add_option("--checkpoints", audit_verify_options.checkpoints,
+                           "Signed checkpoint file (default: <--audit-checkpoint-dir>/<log file name>.checkpoints)");
+  audit_verify->add_flag("--require-sealed", audit_verify_options.require_sealed,
+                         "With --public-key: records after the last signed checkpoint (the unsealed tail) are a failure");
+  std::string audit_keygen_out;
+  auto* audit_keygen = audit_cmd->add_subcommand("keygen", "Create an Ed25519 key pair that seals the audit log");
+  audit_keygen->add_option("--out", audit_keygen_out, "Folder for audit-signing-key.pem and audit-signing-key.pub.pem")
+      ->required();
   app::AuditCheckpointOptions audit_checkpoint_options;
   auto* audit_checkpoint = audit_cmd->add_subcommand(
       "checkpoint", "Verify the log and export its last record's seq and hash, to be kept elsewhere");
@@ -287,6 +298,7 @@ int run(int argc, char** argv) {
   if (infer->parsed()) return app::run_infer(config, infer_options);
   if (audit_verify->parsed()) return app::run_audit_verify(config, audit_verify_options);
   if (audit_checkpoint->parsed()) return app::run_audit_checkpoint(config, audit_checkpoint_options);
+  if (audit_keygen->parsed()) return app::run_audit_keygen(audit_keygen_out);
   if (backup->parsed()) return app::run_backup(config, backup_options);
   if (db_migrate->parsed()) return app::run_db_migrate(config, db_migrate_options);
   if (sessions_list->parsed()) return app::run_sessions_list(config, sessions_json);

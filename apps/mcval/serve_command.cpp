@@ -20,6 +20,8 @@
 #include "mcval/common/sha256.h"
 #include "mcval/audit/audit_log.h"
 #include "mcval/audit/read_aggregator.h"
+#include "mcval/audit/refusal_aggregator.h"
+#include "mcval/audit/seal.h"
 #include "mcval/auth/issuer_config.h"
 #include "mcval/auth/token_verifier.h"
 #include "mcval/catalog/catalog_scanner.h"
@@ -318,8 +320,25 @@ int run_serve(const Config& config) {
   if (!audit_options.ok()) return fail(audit_options.error());
   auto audit_log = audit::AuditLog::open(std::move(audit_options).value());
   if (!audit_log.ok()) return fail(audit_log.error());
+  // Sealing (docs/audit.md): refuses a log cut below, replaced or rewritten up to its last
+  // signed checkpoint; then seals every N records and T seconds, and at the end.
+  std::unique_ptr<audit::AuditSealer> sealer;
+  if (!config.audit_signing_key_file.empty()) {
+    auto key = audit::Ed25519Key::load_private(config.audit_signing_key_file);
+    if (!key.ok()) return fail(Error{ErrorCode::config_invalid, "audit_signing_key_file: " + key.error().detail});
+    auto seal_options = audit::seal_options(config);
+    if (!seal_options.ok()) return fail(seal_options.error());
+    auto started = audit::AuditSealer::start(**audit_log, std::move(key).value(),
+                                             audit::checkpoint_store_for(config, (*audit_log)->path()), *seal_options);
+    if (!started.ok()) return fail(started.error());
+    sealer = std::move(started).value();
+  } else {
+    log::info("audit log not sealed: no audit_signing_key_file (production needs one, docs/audit.md)");
+  }
   auto read_options = audit::read_aggregator_options(config);
   if (!read_options.ok()) return fail(read_options.error());
+  auto refusal_options = audit::refusal_aggregator_options(config);
+  if (!refusal_options.ok()) return fail(refusal_options.error());
 
 
   auto catalog = open_store(config);
@@ -396,6 +415,8 @@ int run_serve(const Config& config) {
 
   http::Metrics metrics;
   CountingAuditRecorder audit_recorder(**audit_log, metrics);
+  // Refusals of requests without a valid token: the first per address and reason, then counts.
+  audit::RefusalAggregator refusals(audit_recorder, std::move(refusal_options).value());
   metrics.add_collector([&cache, &pool, &state, &tile_service, reports_root = reports_folder(config)]() {
     const auto s = cache.stats();
     return std::vector<http::Metrics::Sample>{
@@ -443,7 +464,7 @@ int run_serve(const Config& config) {
       browser_login = std::make_unique<http::BrowserLogin>(std::move(login_options).value(), *verifier, key_source,
                                                            **catalog, &audit_recorder);
     }
-    authenticator = std::make_unique<http::BearerAuthenticator>(*verifier, &audit_recorder, browser_login.get());
+    authenticator = std::make_unique<http::BearerAuthenticator>(*verifier, &refusals, browser_login.get());
     metrics.add_collector([&verifier]() {
       return std::vector<http::Metrics::Sample>{{"mcval_jwks_fetches_total", "JWKS fetch attempts, all issuers.",
                                                  "counter", static_cast<double>(verifier->jwks_fetches())}};
@@ -555,6 +576,7 @@ int run_serve(const Config& config) {
   signal_waiter.join();
   metrics_server.reset();
   reads.flush_all();
+  refusals.flush_all();
   (void)audit_recorder.record(service_record(audit::Action::service_stopped));
   log::info("stopped");
   return 0;

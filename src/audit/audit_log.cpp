@@ -132,6 +132,17 @@ Status sync_directory(const std::filesystem::path& folder) {
 
 }  // namespace
 
+void record_all(AuditRecorder& recorder, std::vector<AuditRecord> records) {
+  for (auto& r : records) {
+    const auto action = r.action;
+    auto written = recorder.record(std::move(r));
+    if (!written.ok() && written.error().code != ErrorCode::invalid_argument) {
+      log::error("audit record not written",
+                 {{"action", action_name(action)}, {"error", written.error().to_string()}});
+    }
+  }
+}
+
 AuditMirror log_mirror() {
   return [](const nlohmann::json& record) {
     log::event(log::Level::info, "audit", {{"audit", true}, {"record", record}});
@@ -143,6 +154,14 @@ std::filesystem::path audit_log_path(const Config& config) {
   return std::filesystem::path(config.data) / "audit" / "audit.log";
 }
 
+Result<bool> audit_mirrored_to_log(const Config& config) {
+  const std::string mode = to_lower(config.audit_stdout);
+  if (mode == "auto") return config.log_format == "json";
+  if (mode == "true" || mode == "1" || mode == "yes" || mode == "on") return true;
+  if (mode == "false" || mode == "0" || mode == "no" || mode == "off") return false;
+  return Error{ErrorCode::config_invalid, "audit_stdout must be auto, true or false"};
+}
+
 Result<AuditLogOptions> audit_log_options(const Config& config, std::string version) {
   if (config.audit_fsync_ms < 0 || config.audit_fsync_ms > 60000) {
     return Error{ErrorCode::config_invalid, "audit_fsync_ms must be 0-60000"};
@@ -151,7 +170,8 @@ Result<AuditLogOptions> audit_log_options(const Config& config, std::string vers
   options.path = audit_log_path(config);
   options.fsync_interval = std::chrono::milliseconds(config.audit_fsync_ms);
   options.version = std::move(version);
-  if (config.audit_stdout) options.mirror = log_mirror();
+  MCVAL_TRY_ASSIGN(mirror, audit_mirrored_to_log(config));
+  if (mirror) options.mirror = log_mirror();
   return options;
 }
 

@@ -33,6 +33,7 @@ nlohmann::json record_fields(const AuditRecord& r) {
                   {"bytes", s.bytes},   {"requests", s.requests},   {"first", s.first},
                   {"last", s.last},     {"levels", std::move(levels)}, {"closed_by", s.closed_by}};
   }
+  if (r.repeats) j["repeats"] = {{"count", r.repeats->count}, {"first", r.repeats->first}, {"last", r.repeats->last}};
   return j;
 }
 

@@ -10,7 +10,8 @@ namespace mcval::audit::detail {
 
 namespace {
 
-// The schema is closed: exactly these keys (plus "reads" for read_slide), nothing else.
+// The schema is closed: exactly these keys (plus "reads" for read_slide, and "repeats" for
+// counted refusals), nothing else.
 constexpr std::string_view kStringKeys[] = {"action",     "centre",   "hash", "log",    "outcome", "prev",   "reason",
                                             "request_id", "resource", "role", "source", "time",    "version"};
 constexpr std::string_view kActorKeys[] = {"client_id", "iss", "sub"};
@@ -70,6 +71,16 @@ std::string schema_problem(const nlohmann::json& j) {
     if (levels == reads->end() || !levels->is_array()) return "malformed \"reads\"";
     for (const auto& level : *levels) {
       if (!level.is_number_integer()) return "malformed \"reads\"";
+    }
+  }
+  if (const auto repeats = j.find("repeats"); repeats != j.end()) {
+    if (*action != Action::token_rejected && *action != Action::denied) return "\"repeats\" on another action";
+    ++expected_keys;
+    if (!repeats->is_object() || repeats->size() != 3) return "malformed \"repeats\"";
+    const auto count = repeats->find("count");
+    if (count == repeats->end() || !count->is_number_unsigned() || count->get<std::uint64_t>() == 0 ||
+        !is_string(*repeats, "first") || !is_string(*repeats, "last")) {
+      return "malformed \"repeats\"";
     }
   }
   if (j.size() != expected_keys) return "keys outside the audit schema";

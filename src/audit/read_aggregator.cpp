@@ -1,5 +1,7 @@
 #include "mcval/audit/read_aggregator.h"
 
+#include <utility>
+
 #include "mcval/common/logging.h"
 
 namespace mcval::audit {
@@ -8,8 +10,12 @@ Result<ReadAggregatorOptions> read_aggregator_options(const Config& config) {
   if (config.audit_read_window_s < 1 || config.audit_read_window_s > 86400) {
     return Error{ErrorCode::config_invalid, "audit_read_window_s must be 1-86400"};
   }
+  if (config.audit_read_flush_s < 0 || config.audit_read_flush_s > 3600) {
+    return Error{ErrorCode::config_invalid, "audit_read_flush_s must be 0-3600"};
+  }
   ReadAggregatorOptions options;
   options.window = std::chrono::seconds(config.audit_read_window_s);
+  options.flush_every = std::chrono::seconds(config.audit_read_flush_s);
   return options;
 }
 
@@ -17,18 +23,11 @@ ReadAggregator::ReadAggregator(AuditRecorder& recorder, ReadAggregatorOptions op
     : recorder_(recorder), options_(std::move(options)) {
   if (options_.max_open_windows == 0) options_.max_open_windows = 1;
   if (options_.max_reads_per_window == 0) options_.max_reads_per_window = 1;
-  if (options_.tick.count() > 0) tick_thread_ = std::thread([this] { ticker(); });
+  ticker_ = std::make_unique<Ticker>(options_.tick, [this] { flush_expired(); });
 }
 
 ReadAggregator::~ReadAggregator() {
-  if (tick_thread_.joinable()) {
-    {
-      std::lock_guard<std::mutex> lock(tick_mutex_);
-      stopping_ = true;
-    }
-    tick_wake_.notify_all();
-    tick_thread_.join();
-  }
+  ticker_.reset();
   flush_all();
 }
 
@@ -48,39 +47,49 @@ void ReadAggregator::read(const Requester& who, ReadKind kind, std::string_view 
   std::vector<AuditRecord> closed;
   {
     std::lock_guard<std::mutex> guard(mutex_);
-    while (!windows_.empty() && windows_.front().opened + options_.window <= now) {
-      closed.push_back(close(windows_.front(), "window"));
-      by_key_.erase(windows_.front().key);
-      windows_.pop_front();
-    }
+    close_expired_locked(now, closed);
     auto found = by_key_.find(key);
-    if (found == by_key_.end()) {
+    const bool opening = found == by_key_.end();
+    if (opening) {
       if (windows_.size() >= options_.max_open_windows) {
-        closed.push_back(close(windows_.front(), "evicted"));
+        take(windows_.front(), "evicted", closed);
         by_key_.erase(windows_.front().key);
         windows_.pop_front();
       }
-      windows_.push_back(Window{key, who, std::string(slide_id), std::string(centre), now, now, now, {}});
+      windows_.push_back(Window{key, who, std::string(slide_id), std::string(centre), now, now, now, now, 0, {}});
       found = by_key_.emplace(std::move(key), std::prev(windows_.end())).first;
     }
     Window& w = *found->second;
+    if (w.summary.requests == 0) w.first = now;
     switch (kind) {
       case ReadKind::tile: ++w.summary.tiles; break;
       case ReadKind::region: ++w.summary.regions; break;
       case ReadKind::thumbnail: ++w.summary.thumbnails; break;
     }
     ++w.summary.requests;
+    ++w.requests;
     w.summary.bytes += bytes;
     w.last = now;
     if (level >= 0 && w.summary.levels.size() < ReadSummary::kMaxLevels) w.summary.levels.insert(level);
-    if (w.summary.requests >= options_.max_reads_per_window) {
-      closed.push_back(close(w, "cap"));
+    if (w.requests >= options_.max_reads_per_window) {
+      take(w, "cap", closed);
       const auto position = found->second;
       by_key_.erase(found);
       windows_.erase(position);
+    } else if (opening) {
+      take(w, "opened", closed);  // the first read is on record at once: a crash cannot hide it
     }
   }
-  emit(std::move(closed));
+  record_all(recorder_, std::move(closed));
+}
+
+void ReadAggregator::close_expired_locked(std::chrono::system_clock::time_point now,
+                                          std::vector<AuditRecord>& out) {
+  while (!windows_.empty() && windows_.front().opened + options_.window <= now) {
+    take(windows_.front(), "window", out);
+    by_key_.erase(windows_.front().key);
+    windows_.pop_front();
+  }
 }
 
 void ReadAggregator::flush_expired() {
@@ -88,24 +97,25 @@ void ReadAggregator::flush_expired() {
   {
     std::lock_guard<std::mutex> guard(mutex_);
     const auto now = options_.clock();
-    while (!windows_.empty() && windows_.front().opened + options_.window <= now) {
-      closed.push_back(close(windows_.front(), "window"));
-      by_key_.erase(windows_.front().key);
-      windows_.pop_front();
+    close_expired_locked(now, closed);
+    if (options_.flush_every.count() > 0) {
+      for (auto& w : windows_) {
+        if (w.summary.requests > 0 && w.recorded + options_.flush_every <= now) take(w, "flush", closed);
+      }
     }
   }
-  emit(std::move(closed));
+  record_all(recorder_, std::move(closed));
 }
 
 void ReadAggregator::flush_all() {
   std::vector<AuditRecord> closed;
   {
     std::lock_guard<std::mutex> guard(mutex_);
-    for (auto& w : windows_) closed.push_back(close(w, "shutdown"));
+    for (auto& w : windows_) take(w, "shutdown", closed);
     windows_.clear();
     by_key_.clear();
   }
-  emit(std::move(closed));
+  record_all(recorder_, std::move(closed));
 }
 
 std::size_t ReadAggregator::open_windows() const {
@@ -113,36 +123,18 @@ std::size_t ReadAggregator::open_windows() const {
   return windows_.size();
 }
 
-AuditRecord ReadAggregator::close(Window& w, std::string_view closed_by) const {
+void ReadAggregator::take(Window& w, std::string_view closed_by, std::vector<AuditRecord>& out) const {
+  if (w.summary.requests == 0) return;  // everything already on record
   AuditRecord r = AuditRecord::make(Action::read_slide, w.who, "slide:" + w.slide_id, w.centre, Outcome::allowed);
-  r.time = format_utc(options_.clock());
-  ReadSummary summary = std::move(w.summary);
+  const auto now = options_.clock();
+  r.time = format_utc(now);
+  ReadSummary summary = std::exchange(w.summary, ReadSummary{});
   summary.first = format_utc(w.first);
   summary.last = format_utc(w.last);
   summary.closed_by = std::string(closed_by);
   r.reads = std::move(summary);
-  return r;
-}
-
-void ReadAggregator::emit(std::vector<AuditRecord> records) {
-  for (auto& r : records) {
-    auto written = recorder_.record(std::move(r));
-    // invalid_argument: written with fields withheld (already reported by the log).
-    if (!written.ok() && written.error().code != ErrorCode::invalid_argument) {
-      log::error("audit: read_slide record not written", {{"error", written.error().to_string()}});
-    }
-  }
-}
-
-void ReadAggregator::ticker() {
-  std::unique_lock<std::mutex> lock(tick_mutex_);
-  while (!stopping_) {
-    tick_wake_.wait_for(lock, options_.tick, [this] { return stopping_; });
-    if (stopping_) break;
-    lock.unlock();
-    flush_expired();
-    lock.lock();
-  }
+  w.recorded = now;
+  out.push_back(std::move(r));
 }
 
 }  // namespace mcval::audit

@@ -196,12 +196,23 @@ void for_each_string(Record& r, Visit&& visit) {
   visit("version", r.version);
 }
 
+bool closed_by_ok(std::string_view closed_by) {
+  return closed_by == "opened" || closed_by == "flush" || closed_by == "window" || closed_by == "cap" ||
+         closed_by == "evicted" || closed_by == "shutdown";
+}
+
 bool reads_ok(const AuditRecord& r) {
   if (r.action != Action::read_slide) return !r.reads.has_value();
   if (!r.reads) return false;
   const auto& s = *r.reads;
   return is_utc_timestamp(s.first) && is_utc_timestamp(s.last) && s.levels.size() <= ReadSummary::kMaxLevels &&
-         (s.closed_by == "window" || s.closed_by == "cap" || s.closed_by == "evicted" || s.closed_by == "shutdown");
+         closed_by_ok(s.closed_by);
+}
+
+bool repeats_ok(const AuditRecord& r) {
+  if (!r.repeats) return true;
+  return (r.action == Action::token_rejected || r.action == Action::denied) && r.repeats->count > 0 &&
+         is_utc_timestamp(r.repeats->first) && is_utc_timestamp(r.repeats->last);
 }
 
 }  // namespace
@@ -217,6 +228,7 @@ Status AuditRecord::validate() const {
   });
   if (!time.empty() && !is_utc_timestamp(time)) add("time", "not UTC ISO 8601 with milliseconds");
   if (!reads_ok(*this)) add("reads", "present exactly for read_slide, with valid times");
+  if (!repeats_ok(*this)) add("repeats", "only for token_rejected and denied, with a count and valid times");
   if (problems.empty()) return {};
   return Error{ErrorCode::invalid_argument, "audit record refused: " + problems};
 }
@@ -241,13 +253,21 @@ AuditRecord AuditRecord::sanitized(std::vector<std::string>* withheld_fields) co
       if (!is_utc_timestamp(fixed.first)) fixed.first = format_utc(std::chrono::system_clock::now());
       if (!is_utc_timestamp(fixed.last)) fixed.last = fixed.first;
       while (fixed.levels.size() > ReadSummary::kMaxLevels) fixed.levels.erase(std::prev(fixed.levels.end()));
-      if (fixed.closed_by != "window" && fixed.closed_by != "cap" && fixed.closed_by != "evicted" &&
-          fixed.closed_by != "shutdown") {
-        fixed.closed_by = "window";
-      }
+      if (!closed_by_ok(fixed.closed_by)) fixed.closed_by = "window";
       copy.reads = std::move(fixed);
     }
     if (withheld_fields) withheld_fields->emplace_back("reads");
+  }
+  if (!repeats_ok(copy)) {
+    if (copy.action != Action::token_rejected && copy.action != Action::denied) {
+      copy.repeats.reset();
+    } else {
+      RepeatSummary& fixed = *copy.repeats;
+      if (fixed.count == 0) fixed.count = 1;
+      if (!is_utc_timestamp(fixed.first)) fixed.first = format_utc(std::chrono::system_clock::now());
+      if (!is_utc_timestamp(fixed.last)) fixed.last = fixed.first;
+    }
+    if (withheld_fields) withheld_fields->emplace_back("repeats");
   }
   return copy;
 }

@@ -205,6 +205,194 @@ class AuditCliTest(unittest.TestCase):
         self.assertIn("checkpoint", result.stdout)
 
 
+class ServerAuditTest(unittest.TestCase):
+    """What `mcval serve` writes to its audit log when it is killed, flooded, or run in a terminal."""
+
+    @classmethod
+    def setUpClass(cls):
+        from harness import Workspace
+        cls.ws = Workspace()
+        cls.ws.add_slide("centre-a", "a1.svs")
+        cls.ws.add_slide("centre-b", "b1.svs")
+        assert run_cli("ingest", "--slides", cls.ws.slides, "--data", cls.ws.data).returncode == 0
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.ws.cleanup()
+
+    def setUp(self):
+        self.log = os.path.join(self.ws.dir, "audit-%s.log" % self._testMethodName)
+
+    def records(self):
+        with open(self.log, encoding="utf-8") as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    def reads_by_slide(self):
+        tiles = {}
+        for r in self.records():
+            if r["action"] == "read_slide":
+                tiles[r["resource"]] = tiles.get(r["resource"], 0) + r["reads"]["tiles"]
+        return tiles
+
+    def kill_9(self, server):
+        import signal
+        server.process.send_signal(signal.SIGKILL)
+        server.process.wait(10)
+        server.stop()
+
+    def serve(self, *extra):
+        from harness import Server
+        return Server(self.ws, ["--scan-on-start=false", "--audit-log", self.log, *extra])
+
+    def read_tiles(self, server, slide_id, count):
+        for level in range(8, 8 + count):
+            self.assertEqual(server.get("/dzi/%s_files/%d/0_0.jpeg" % (slide_id, level)).status, 200)
+
+    def test_reads_survive_kill_9(self):
+        """Reads were counted in memory for 300 s: after a kill -9 about 2,200 tile reads had no
+        read_slide record and the chain still verified. Now each slide read has a record at once."""
+        from harness import slide_ids
+        server = self.serve()
+        ids = slide_ids(server)
+        self.read_tiles(server, ids["a1.svs"]["id"], 3)
+        self.read_tiles(server, ids["b1.svs"]["id"], 1)
+        self.kill_9(server)
+        tiles = self.reads_by_slide()
+        self.assertIn("slide:" + ids["a1.svs"]["id"], tiles, [r["action"] for r in self.records()])
+        self.assertIn("slide:" + ids["b1.svs"]["id"], tiles)
+        self.assertEqual(run_cli("audit", "verify", "--log", self.log).returncode, 0)
+
+    def test_read_counts_survive_kill_9_but_the_last_flush_interval(self):
+        from harness import slide_ids
+        import time
+        server = self.serve("--audit-read-flush-s", "1")
+        slide = "slide:" + slide_ids(server)["a1.svs"]["id"]
+        self.read_tiles(server, slide[len("slide:"):], 4)
+        deadline = time.time() + 15  # the bound (1 s) plus the tick, with room for a slow machine
+        while self.reads_by_slide().get(slide) != 4 and time.time() < deadline:
+            time.sleep(0.2)
+        self.kill_9(server)
+        self.assertEqual(self.reads_by_slide().get(slide), 4, [r.get("reads") for r in self.records()])
+        self.assertEqual([r["reads"]["closed_by"] for r in self.records() if r["resource"] == slide],
+                         ["opened", "flush"])
+
+    def test_a_flood_of_refused_tokens_is_counted_not_written_one_by_one(self):
+        """A 15 s flood of refused tokens from one client wrote about 100 MB of audit log, one
+        record per request; repeats of a refusal are now counted in one record per window."""
+        import socket
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            down = s.getsockname()[1]
+        config = os.path.join(self.ws.dir, "issuers.json")
+        with open(config, "w") as f:
+            json.dump({"issuers": [{"name": "idp", "issuer": "http://127.0.0.1:%d" % down, "audiences": ["mcval"],
+                                    "allow_insecure_http_for_tests": True}]}, f)
+        server = self.serve("--auth", "oidc", "--auth-config", config, "--rate-limit-per-user", "0")
+        for _ in range(200):
+            self.assertEqual(server.get("/api/v1/slides").status, 401)
+            self.assertEqual(server.get("/api/v1/slides", {"Authorization": "Bearer not-a-token"}).status, 401)
+        self.assertEqual(server.stop(), 0)
+        refusals = [r for r in self.records() if r["action"] in ("denied", "token_rejected")]
+        kinds = sorted((r["action"], r["reason"], r.get("repeats", {}).get("count", 1)) for r in refusals)
+        self.assertEqual(kinds, [("denied", "token_missing", 1), ("denied", "token_missing", 199),
+                                 ("token_rejected", "malformed", 1), ("token_rejected", "malformed", 199)])
+        self.assertEqual(run_cli("audit", "verify", "--log", self.log).returncode, 0)
+
+    def test_a_sealed_log_detects_forged_appended_rewritten_and_cut_records(self):
+        """The chain was unkeyed: a record appended with a correct hash, or records cut off the end,
+        still verified, and a server started on a cut log reused its sequence numbers. Checkpoints
+        signed with the server's key (stored apart from the log) now catch both."""
+        keys = os.path.join(self.ws.dir, "keys-" + self._testMethodName)
+        created = run_cli("audit", "keygen", "--out", keys)
+        self.assertEqual(created.returncode, 0, created.stderr)
+        private_key = os.path.join(keys, "audit-signing-key.pem")
+        public_key = os.path.join(keys, "audit-signing-key.pub.pem")
+        checkpoints = os.path.join(self.ws.dir, "checkpoints-" + self._testMethodName)
+        sealed = ("--audit-signing-key-file", private_key, "--audit-checkpoint-dir", checkpoints)
+        self.serve(*sealed).stop()
+        verify = lambda *extra: run_cli("audit", "verify", "--log", self.log, "--public-key", public_key,
+                                        "--audit-checkpoint-dir", checkpoints, *extra)
+        clean = verify()
+        self.assertEqual(clean.returncode, 0, clean.stdout + clean.stderr)
+        self.assertIn("unsealed tail: 0 records", clean.stdout)
+
+        with open(self.log, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+        last = json.loads(lines[-1])
+        forged = with_hash(dict(last, seq=last["seq"] + 1, prev=last["hash"], action="logout"))
+        with open(self.log, "a", encoding="utf-8") as f:
+            f.write(canonical(forged) + "\n")
+        self.assertEqual(run_cli("audit", "verify", "--log", self.log).returncode, 0, "the chain alone cannot tell")
+        appended = verify("--json")
+        self.assertEqual(appended.returncode, 0)
+        self.assertEqual(json.loads(appended.stdout)["unsealed_records"], 1)
+        self.assertEqual(verify("--require-sealed").returncode, TAMPERED_EXIT)
+
+        # Rewritten from record 2 on, every hash recomputed: a consistent chain, but not the sealed one.
+        rewritten, prev = [lines[0]], json.loads(lines[0])["hash"]
+        for line in lines[1:]:
+            record = with_hash(dict(json.loads(line), prev=prev, reason="rewritten"))
+            rewritten.append(canonical(record))
+            prev = record["hash"]
+        with open(self.log, "w", encoding="utf-8") as f:
+            f.write("".join(line + "\n" for line in rewritten))
+        self.assertEqual(run_cli("audit", "verify", "--log", self.log).returncode, 0, "the chain alone cannot tell")
+        changed = verify("--json")
+        self.assertEqual(changed.returncode, TAMPERED_EXIT)
+        self.assertEqual(json.loads(changed.stdout)["problem"]["kind"], "checkpoint_mismatch")
+
+        with open(self.log, "w", encoding="utf-8") as f:
+            f.write("".join(line + "\n" for line in lines[:-2]))
+        cut = verify("--json")
+        self.assertEqual(cut.returncode, TAMPERED_EXIT)
+        self.assertEqual(json.loads(cut.stdout)["problem"]["kind"], "truncated")
+        refused = run_cli("serve", "--slides", self.ws.slides, "--data", self.ws.data, "--listen", "127.0.0.1:0",
+                          "--scan-on-start=false", "--audit-log", self.log, *sealed, timeout=60)
+        self.assertEqual(refused.returncode, TAMPERED_EXIT, refused.stderr)
+        self.assertIn("was cut", refused.stderr)
+        self.assertEqual(len(open(self.log, encoding="utf-8").read().splitlines()), len(lines) - 2,
+                         "the refused server wrote nothing: no sequence number reused")
+
+    def start_in_a_terminal(self, *extra):
+        """`mcval serve --log-format text`, as a person runs it; returns (process, address, lines so far)."""
+        import subprocess
+        from harness import MCVAL_BIN
+        process = subprocess.Popen(
+            [MCVAL_BIN, "serve", "--slides", self.ws.slides, "--data", self.ws.data, "--listen", "127.0.0.1:0",
+             "--scan-on-start=false", "--audit-log", self.log, "--log-format", "text", *extra],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+        lines = []
+        for line in iter(process.stdout.readline, ""):
+            lines.append(line)
+            if " listening " in line:
+                return process, json.loads(line[line.index("{"):])["address"], lines
+        self.fail("no listening line: " + process.stderr.read())
+
+    def terminal_output(self, *extra):
+        import signal
+        import urllib.request
+        process, address, lines = self.start_in_a_terminal(*extra)
+        with urllib.request.urlopen("http://%s/api/v1/slides" % address, timeout=30) as res:
+            self.assertEqual(res.status, 200)
+        process.send_signal(signal.SIGTERM)
+        out = "".join(lines) + process.stdout.read()
+        process.stdout.close()
+        process.stderr.close()
+        self.assertEqual(process.wait(30), 0)
+        return out
+
+    def test_text_logs_do_not_mirror_audit_records(self):
+        """`mcval serve --log-format text` printed every audit record as a JSON line: the demo's
+        terminal filled with them. They are mirrored with text logs only when asked for."""
+        out = self.terminal_output()
+        self.assertIn("service_started", [r["action"] for r in self.records()])
+        self.assertNotIn('"audit":true', out)
+        self.assertNotIn("service_started", out)
+        asked = self.terminal_output("--audit-stdout", "true")
+        self.assertIn('"audit":true', asked)
+        self.assertIn("service_started", asked)
+
+
 if __name__ == "__main__":
     unittest.main()
 

@@ -118,7 +118,9 @@ class OidcAuthTest(unittest.TestCase):
         cls.audit_path = os.path.join(cls.ws.dir, "audit.log")
         cls.server = Server(cls.ws, ["--auth", "oidc", "--auth-config", cls.config_path, "--associated-images",
                                      "--audit-log", cls.audit_path, "--scan-on-start=false",
-                                     "--cors-origins", "https://viewer.example.org"])
+                                     "--cors-origins", "https://viewer.example.org",
+                                     # every refusal its own record: the tests look each one up by request id
+                                     "--audit-refusal-window-s", "0"])
         cls.tokens_seen = []
         cls.tokens = {name: cls.token(name) for name in PRINCIPALS}
         slides = cls.call("/api/v1/slides", cls.tokens["admin"]).json()["slides"]

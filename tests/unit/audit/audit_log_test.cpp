@@ -311,10 +311,29 @@ TEST(AuditLog, OptionsFromConfig) {
   EXPECT_EQ(options->path, std::filesystem::path("/var/log/mcval/audit.log"));
   EXPECT_EQ(options->fsync_interval, std::chrono::milliseconds(200));
   EXPECT_TRUE(static_cast<bool>(options->mirror));
-  config.audit_stdout = false;
+  config.audit_stdout = "false";
   EXPECT_FALSE(static_cast<bool>(audit_log_options(config, "1.2.3")->mirror));
+  config.audit_stdout = "sometimes";
+  EXPECT_EQ(audit_log_options(config, "1.2.3").error().code, ErrorCode::config_invalid);
+  config.audit_stdout = "auto";
   config.audit_fsync_ms = -1;
   EXPECT_EQ(audit_log_options(config, "1.2.3").error().code, ErrorCode::config_invalid);
+}
+
+// `mcval serve --log-format text` filled the terminal with one JSON line per audit record: with
+// text logs records are mirrored only when asked for; JSON logs (for a log shipper) keep them.
+TEST(AuditLog, TextLogsMirrorAuditRecordsOnlyWhenAsked) {
+  Config config = Config::defaults();
+  EXPECT_EQ(config.audit_stdout, "auto");
+  config.log_format = "json";
+  EXPECT_TRUE(static_cast<bool>(audit_log_options(config, "1.2.3")->mirror));
+  config.log_format = "text";
+  EXPECT_FALSE(static_cast<bool>(audit_log_options(config, "1.2.3")->mirror));
+  config.audit_stdout = "true";
+  EXPECT_TRUE(static_cast<bool>(audit_log_options(config, "1.2.3")->mirror));
+  config.log_format = "json";
+  config.audit_stdout = "false";
+  EXPECT_FALSE(static_cast<bool>(audit_log_options(config, "1.2.3")->mirror));
 }
 
 // Throughput with each durability policy, printed for docs/audit.md (not a pass/fail figure).

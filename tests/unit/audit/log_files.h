@@ -2,7 +2,9 @@
 // Helpers of the audit tests: write a log through AuditLog, read and rewrite its lines the way
 // someone tampering with it would.
 #include <filesystem>
+#include <atomic>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -27,6 +29,38 @@ inline AuditRecord numbered_record(int i) {
   return AuditRecord::make(Action::denied, who, "slide:" + std::to_string(1000 + i), i % 2 ? "centre-a" : "centre-b",
                            Outcome::denied, "role_missing");
 }
+
+/// Keeps every record it is given, in order.
+class CollectingRecorder : public AuditRecorder {
+ public:
+  Status record(AuditRecord record) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    records_.push_back(std::move(record));
+    return {};
+  }
+  std::vector<AuditRecord> records() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return records_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<AuditRecord> records_;
+};
+
+/// A clock the test moves by hand.
+class ManualClock {
+ public:
+  ManualClock() : now_(std::chrono::system_clock::time_point(std::chrono::milliseconds(1767323045000))) {}
+  std::chrono::system_clock::time_point now() const { return now_.load(); }
+  void advance(std::chrono::milliseconds by) { now_ = now_.load() + by; }
+  SystemClock function() {
+    return [this] { return now(); };
+  }
+
+ private:
+  std::atomic<std::chrono::system_clock::time_point> now_;
+};
 
 inline AuditLogOptions options_for(const std::filesystem::path& path) {
   AuditLogOptions options;

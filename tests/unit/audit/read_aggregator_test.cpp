@@ -16,36 +16,8 @@ namespace {
 using namespace std::chrono_literals;
 using testing::alice;
 
-class CollectingRecorder : public AuditRecorder {
- public:
-  Status record(AuditRecord record) override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    records_.push_back(std::move(record));
-    return {};
-  }
-  std::vector<AuditRecord> records() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return records_;
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::vector<AuditRecord> records_;
-};
-
-// A clock the test moves by hand.
-class ManualClock {
- public:
-  ManualClock() : now_(std::chrono::system_clock::time_point(std::chrono::milliseconds(1767323045000))) {}
-  std::chrono::system_clock::time_point now() const { return now_.load(); }
-  void advance(std::chrono::milliseconds by) { now_ = now_.load() + by; }
-  SystemClock function() {
-    return [this] { return now(); };
-  }
-
- private:
-  std::atomic<std::chrono::system_clock::time_point> now_;
-};
+using testing::CollectingRecorder;
+using testing::ManualClock;
 
 ReadAggregatorOptions manual(ManualClock& clock) {
   ReadAggregatorOptions options;
@@ -59,13 +31,24 @@ Requester bob() {
   return Requester{{"https://idp.example.org/realms/mcval", "bob-0002", "mcval-viewer"}, "viewer", "req-b", "10.0.0.5"};
 }
 
-TEST(ReadAggregator, ReadsOfOneWindowBecomeOneRecordWhenItCloses) {
+TEST(ReadAggregator, FirstReadIsRecordedAtOnceAndTheRestWhenTheWindowCloses) {
   CollectingRecorder recorder;
   ManualClock clock;
-  ReadAggregator aggregator(recorder, manual(clock));
+  auto options = manual(clock);
+  options.flush_every = 0s;
+  ReadAggregator aggregator(recorder, options);
   Requester who = alice();
   who.request_id = "req-first";
   aggregator.tile_read(who, "3f2a9c0e5b1d7a44", "centre-a", 12, 1000);
+  ASSERT_EQ(recorder.records().size(), 1u) << "the window's first read is on record at once";
+  const auto opened = recorder.records()[0];
+  ASSERT_TRUE(opened.reads.has_value());
+  EXPECT_EQ(opened.reads->closed_by, "opened");
+  EXPECT_EQ(opened.reads->tiles, 1u);
+  EXPECT_EQ(opened.reads->bytes, 1000u);
+  EXPECT_EQ(opened.reads->levels, (std::set<int>{12}));
+  EXPECT_EQ(opened.request_id, "req-first");
+  EXPECT_EQ(opened.time, "2026-01-02T03:04:05.000Z");
   clock.advance(1500ms);
   who.request_id = "req-second";
   aggregator.tile_read(who, "3f2a9c0e5b1d7a44", "centre-a", 13, 2000);
@@ -73,13 +56,13 @@ TEST(ReadAggregator, ReadsOfOneWindowBecomeOneRecordWhenItCloses) {
   aggregator.thumbnail_read(who, "3f2a9c0e5b1d7a44", "centre-a", 500);
   clock.advance(298s);
   aggregator.flush_expired();
-  EXPECT_TRUE(recorder.records().empty()) << "the window is still open";
+  EXPECT_EQ(recorder.records().size(), 1u) << "the window is still open";
   EXPECT_EQ(aggregator.open_windows(), 1u);
   clock.advance(1s);
   aggregator.flush_expired();
   const auto records = recorder.records();
-  ASSERT_EQ(records.size(), 1u);
-  const auto& r = records[0];
+  ASSERT_EQ(records.size(), 2u);
+  const auto& r = records[1];
   EXPECT_EQ(r.action, Action::read_slide);
   EXPECT_EQ(r.actor, alice().actor);
   EXPECT_EQ(r.role, "viewer");
@@ -90,16 +73,46 @@ TEST(ReadAggregator, ReadsOfOneWindowBecomeOneRecordWhenItCloses) {
   EXPECT_EQ(r.source, "10.0.0.4");
   EXPECT_EQ(r.time, "2026-01-02T03:09:05.500Z");
   ASSERT_TRUE(r.reads.has_value());
-  EXPECT_EQ(r.reads->tiles, 2u);
+  EXPECT_EQ(r.reads->tiles, 1u);
   EXPECT_EQ(r.reads->regions, 1u);
   EXPECT_EQ(r.reads->thumbnails, 1u);
-  EXPECT_EQ(r.reads->requests, 4u);
-  EXPECT_EQ(r.reads->bytes, 33500u);
-  EXPECT_EQ(r.reads->levels, (std::set<int>{0, 12, 13}));
-  EXPECT_EQ(r.reads->first, "2026-01-02T03:04:05.000Z");
+  EXPECT_EQ(r.reads->requests, 3u);
+  EXPECT_EQ(r.reads->bytes, 32500u);
+  EXPECT_EQ(r.reads->levels, (std::set<int>{0, 13}));
+  EXPECT_EQ(r.reads->first, "2026-01-02T03:04:06.500Z");
   EXPECT_EQ(r.reads->last, "2026-01-02T03:04:06.500Z");
   EXPECT_EQ(r.reads->closed_by, "window");
   EXPECT_TRUE(r.validate().ok()) << r.validate().error().to_string();
+  EXPECT_EQ(aggregator.open_windows(), 0u);
+}
+
+// A kill -9 dropped every read of the open windows (counted in memory for 300 s): the counts
+// are now written every flush_every, so a crash loses at most that many seconds of them.
+TEST(ReadAggregator, CountsAreWrittenEveryFlushIntervalWhileTheWindowIsOpen) {
+  CollectingRecorder recorder;
+  ManualClock clock;
+  ReadAggregator aggregator(recorder, manual(clock));  // flush_every 5 s
+  aggregator.tile_read(alice(), "s1", "centre-a", 1, 10);
+  for (int i = 0; i < 4; ++i) aggregator.tile_read(alice(), "s1", "centre-a", 2, 10);
+  clock.advance(4s);
+  aggregator.flush_expired();
+  ASSERT_EQ(recorder.records().size(), 1u) << "not due yet";
+  clock.advance(1s);
+  aggregator.flush_expired();
+  auto records = recorder.records();
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[1].reads->closed_by, "flush");
+  EXPECT_EQ(records[1].reads->tiles, 4u);
+  EXPECT_EQ(records[1].reads->bytes, 40u);
+  clock.advance(10s);
+  aggregator.flush_expired();
+  EXPECT_EQ(recorder.records().size(), 2u) << "no record without new reads";
+  aggregator.tile_read(alice(), "s1", "centre-a", 3, 10);
+  aggregator.flush_all();
+  records = recorder.records();
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_EQ(records[2].reads->closed_by, "shutdown");
+  EXPECT_EQ(records[2].reads->tiles, 1u);
   EXPECT_EQ(aggregator.open_windows(), 0u);
 }
 
@@ -118,11 +131,16 @@ TEST(ReadAggregator, SeparateWindowsPerActorSlideRoleAndSource) {
   aggregator.tile_read(other_source, "s1", "centre-a", 1, 1);
   aggregator.tile_read(other_role, "s1", "centre-a", 1, 1);
   EXPECT_EQ(aggregator.open_windows(), 5u);
-  aggregator.flush_all();
-  const auto records = recorder.records();
+  auto records = recorder.records();
   ASSERT_EQ(records.size(), 5u);
-  EXPECT_EQ(records[0].reads->tiles, 2u);
-  for (const auto& r : records) EXPECT_EQ(r.reads->closed_by, "shutdown");
+  for (const auto& r : records) EXPECT_EQ(r.reads->closed_by, "opened");
+  aggregator.flush_all();
+  records = recorder.records();
+  ASSERT_EQ(records.size(), 6u);
+  EXPECT_EQ(records[5].resource, "slide:s1");
+  EXPECT_EQ(records[5].actor, alice().actor);
+  EXPECT_EQ(records[5].reads->tiles, 1u);
+  EXPECT_EQ(records[5].reads->closed_by, "shutdown");
 }
 
 TEST(ReadAggregator, AReadAfterTheWindowClosesItAndOpensANewOne) {
@@ -130,11 +148,16 @@ TEST(ReadAggregator, AReadAfterTheWindowClosesItAndOpensANewOne) {
   ManualClock clock;
   ReadAggregator aggregator(recorder, manual(clock));
   aggregator.tile_read(alice(), "s1", "centre-a", 1, 10);
+  aggregator.tile_read(alice(), "s1", "centre-a", 1, 5);
   clock.advance(301s);
   aggregator.tile_read(alice(), "s1", "centre-a", 2, 20);
   auto records = recorder.records();
-  ASSERT_EQ(records.size(), 1u);
+  ASSERT_EQ(records.size(), 3u);
   EXPECT_EQ(records[0].reads->bytes, 10u);
+  EXPECT_EQ(records[1].reads->bytes, 5u);
+  EXPECT_EQ(records[1].reads->closed_by, "window");
+  EXPECT_EQ(records[2].reads->bytes, 20u);
+  EXPECT_EQ(records[2].reads->closed_by, "opened");
   EXPECT_EQ(aggregator.open_windows(), 1u);
 }
 
@@ -146,16 +169,18 @@ TEST(ReadAggregator, AWindowPastTheReadCapIsClosedAtOnce) {
   ReadAggregator aggregator(recorder, options);
   for (int i = 0; i < 25; ++i) aggregator.tile_read(alice(), "s1", "centre-a", 1, 1);
   auto records = recorder.records();
-  ASSERT_EQ(records.size(), 2u);
-  for (const auto& r : records) {
-    EXPECT_EQ(r.reads->closed_by, "cap");
-    EXPECT_EQ(r.reads->tiles, 10u);
+  // Each window: its first read ("opened"), then the other 9 when it reaches the cap.
+  ASSERT_EQ(records.size(), 5u);
+  for (const std::size_t i : {0, 2, 4}) EXPECT_EQ(records[i].reads->closed_by, "opened");
+  for (const std::size_t i : {1, 3}) {
+    EXPECT_EQ(records[i].reads->closed_by, "cap");
+    EXPECT_EQ(records[i].reads->tiles, 9u);
   }
   aggregator.flush_all();
   records = recorder.records();
-  ASSERT_EQ(records.size(), 3u);
-  EXPECT_EQ(records[2].reads->tiles, 5u);
-  EXPECT_EQ(records[2].reads->closed_by, "shutdown");
+  ASSERT_EQ(records.size(), 6u);
+  EXPECT_EQ(records[5].reads->tiles, 4u);
+  EXPECT_EQ(records[5].reads->closed_by, "shutdown");
 }
 
 TEST(ReadAggregator, OpenWindowsAreBoundedByEvictingTheOldest) {
@@ -166,14 +191,15 @@ TEST(ReadAggregator, OpenWindowsAreBoundedByEvictingTheOldest) {
   ReadAggregator aggregator(recorder, options);
   for (int i = 0; i < 5; ++i) {
     aggregator.tile_read(alice(), "slide-" + std::to_string(i), "centre-a", 1, 1);
+    aggregator.tile_read(alice(), "slide-" + std::to_string(i), "centre-a", 1, 1);
     clock.advance(1s);
   }
   EXPECT_EQ(aggregator.open_windows(), 3u);
-  const auto records = recorder.records();
-  ASSERT_EQ(records.size(), 2u);
-  EXPECT_EQ(records[0].resource, "slide:slide-0");
-  EXPECT_EQ(records[1].resource, "slide:slide-1");
-  EXPECT_EQ(records[0].reads->closed_by, "evicted");
+  std::vector<std::string> evicted;
+  for (const auto& r : recorder.records()) {
+    if (r.reads->closed_by == "evicted") evicted.push_back(r.resource);
+  }
+  EXPECT_EQ(evicted, (std::vector<std::string>{"slide:slide-0", "slide:slide-1"}));
 }
 
 TEST(ReadAggregator, DestructionFlushesOpenWindows) {
@@ -182,9 +208,13 @@ TEST(ReadAggregator, DestructionFlushesOpenWindows) {
   {
     ReadAggregator aggregator(recorder, manual(clock));
     aggregator.tile_read(alice(), "s1", "centre-a", 1, 1);
+    aggregator.tile_read(alice(), "s1", "centre-a", 1, 1);
     aggregator.tile_read(bob(), "s1", "centre-a", 1, 1);
+    aggregator.tile_read(bob(), "s1", "centre-a", 1, 1);
+    ASSERT_EQ(recorder.records().size(), 2u);
   }
-  ASSERT_EQ(recorder.records().size(), 2u);
+  ASSERT_EQ(recorder.records().size(), 4u);
+  EXPECT_EQ(recorder.records()[3].reads->closed_by, "shutdown");
 }
 
 TEST(ReadAggregator, ManyThreadsLoseNoRead) {
@@ -222,10 +252,12 @@ TEST(ReadAggregator, BackgroundTickClosesWindowsWithoutFurtherReads) {
   options.tick = 5ms;
   ReadAggregator aggregator(recorder, options);
   aggregator.tile_read(alice(), "s1", "centre-a", 1, 1);
+  aggregator.tile_read(alice(), "s1", "centre-a", 1, 1);
   clock.advance(301s);
-  for (int i = 0; i < 400 && recorder.records().empty(); ++i) std::this_thread::sleep_for(5ms);
-  ASSERT_EQ(recorder.records().size(), 1u);
-  EXPECT_EQ(recorder.records()[0].reads->closed_by, "window");
+  for (int i = 0; i < 400 && recorder.records().size() < 2; ++i) std::this_thread::sleep_for(5ms);
+  ASSERT_EQ(recorder.records().size(), 2u);
+  EXPECT_EQ(recorder.records()[1].reads->closed_by, "window");
+  EXPECT_EQ(aggregator.open_windows(), 0u);
 }
 
 TEST(ReadAggregator, RecordsGoThroughARealLogAndVerify) {
@@ -241,11 +273,14 @@ TEST(ReadAggregator, RecordsGoThroughARealLogAndVerify) {
   const auto report = verify_log(path);
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->ok()) << report->to_text();
-  EXPECT_EQ(report->records, 10u);
+  EXPECT_EQ(report->records, 20u);  // per window: the first read, then the other four
   const auto first = nlohmann::json::parse(testing::read_lines(path).at(0));
   EXPECT_EQ(first["action"], "read_slide");
-  EXPECT_EQ(first["reads"]["tiles"], 5);
-  EXPECT_EQ(first["reads"]["levels"], nlohmann::json::array({0, 1, 2}));
+  EXPECT_EQ(first["reads"]["tiles"], 1);
+  EXPECT_EQ(first["reads"]["closed_by"], "opened");
+  const auto last = nlohmann::json::parse(testing::read_lines(path).at(19));
+  EXPECT_EQ(last["reads"]["tiles"], 4);
+  EXPECT_EQ(last["reads"]["closed_by"], "shutdown");
 }
 
 TEST(ReadAggregator, OptionsFromConfig) {
@@ -253,6 +288,11 @@ TEST(ReadAggregator, OptionsFromConfig) {
   const auto options = read_aggregator_options(config);
   ASSERT_TRUE(options.ok());
   EXPECT_EQ(options->window, 300s);
+  EXPECT_EQ(options->flush_every, 5s);
+  config.audit_read_flush_s = -1;
+  EXPECT_EQ(read_aggregator_options(config).error().code, ErrorCode::config_invalid);
+  config.audit_read_flush_s = 0;
+  EXPECT_EQ(read_aggregator_options(config)->flush_every, 0s);
   config.audit_read_window_s = 0;
   EXPECT_EQ(read_aggregator_options(config).error().code, ErrorCode::config_invalid);
 }

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -29,6 +30,10 @@ class AuditRecorder {
   /// Writes one record. Thread-safe in every implementation.
   virtual Status record(AuditRecord record) = 0;
 };
+
+/// Writes `records` in order; a failure (other than invalid_argument: written with fields
+/// withheld, already reported) is logged as an error, not returned: for background writers.
+void record_all(AuditRecorder& recorder, std::vector<AuditRecord> records);
 
 /// Receives each record as written (the JSON object of its line), in log order, for shipping.
 using AuditMirror = std::function<void(const nlohmann::json& record)>;
@@ -51,6 +56,10 @@ struct AuditLogOptions {
 
 /// The audit log file of `config`: config.audit_log, or <data>/audit/audit.log when empty.
 std::filesystem::path audit_log_path(const Config& config);
+/// Whether records are mirrored into mcval's log: config.audit_stdout true or false, or auto:
+/// only with JSON logs (a log shipper reads them; a person reading text logs does not want them).
+/// config_invalid for another value.
+Result<bool> audit_mirrored_to_log(const Config& config);
 /// The options for `config` (path, fsync interval, stdout mirror); config_invalid when a value
 /// is out of range.
 Result<AuditLogOptions> audit_log_options(const Config& config, std::string version);

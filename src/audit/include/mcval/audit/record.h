@@ -81,9 +81,20 @@ struct ReadSummary {
   std::string first;             ///< time of the first read, UTC ISO 8601 ms
   std::string last;              ///< time of the last read
   std::set<int> levels;          ///< pyramid levels touched (at most kMaxLevels kept)
-  std::string closed_by;         ///< "window", "cap", "evicted" or "shutdown"
+  std::string closed_by;         ///< why the record was written: "opened" (the window's first read),
+                                 ///< "flush" (reads since the window's previous record), or the window
+                                 ///< closed: "window", "cap", "evicted" or "shutdown"
 
   static constexpr std::size_t kMaxLevels = 64;
+};
+
+/// Refusals of one kind (action, reason, outcome) from one client address counted in a window
+/// after the first, which has a record of its own (token_rejected and denied records written by
+/// RefusalAggregator only).
+struct RepeatSummary {
+  std::uint64_t count = 0;  ///< refusals counted in this record, at least 1
+  std::string first;        ///< time of the first of them, UTC ISO 8601 ms
+  std::string last;         ///< time of the last of them
 };
 
 /// One audit record as the caller fills it. `time` and `version` may be left empty: the log
@@ -102,6 +113,7 @@ struct AuditRecord {
   std::string source;        ///< client address (IP), or "cli" for a command
   std::string version;       ///< mcval version that wrote the record
   std::optional<ReadSummary> reads;  ///< read_slide only
+  std::optional<RepeatSummary> repeats;  ///< counted refusals: token_rejected and denied only
 
   /// A record of `action` by `who` on `resource`; time and version are filled by the log.
   static AuditRecord make(Action action, const Requester& who, std::string resource, std::string centre,
