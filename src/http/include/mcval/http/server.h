@@ -31,6 +31,9 @@ struct ServerOptions {
   int idle_timeout_seconds = 60;
   CorsPolicy cors = CorsPolicy::any_origin();  ///< who may read the Deep Zoom and IIIF routes cross-origin
   AccessLog access_log = AccessLog::all;  ///< errors: status >= 400 or slower than 1 s
+  /// Most connections open at once; at the limit, accepting pauses (new connections wait in the
+  /// kernel's queue) until one closes. 0: no limit of the server's own.
+  std::size_t max_connections = 0;
 };
 
 class HttpServer {
