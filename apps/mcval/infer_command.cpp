@@ -29,7 +29,8 @@ namespace mcval::app {
 namespace {
 
 nlohmann::json error_json(const Error& error) {
-  return {{"code", std::string(error_name(error.code))}, {"message", error.detail.empty() ? std::string(public_message(error.code)) : error.detail}};
+  return {{"code", std::string(error_name(error.code))},
+          {"message", error.detail.empty() ? std::string(public_message(error.code)) : error.detail}};
 }
 
 Result<std::pair<int, int>> parse_shard(const std::string& text) {

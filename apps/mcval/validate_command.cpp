@@ -127,8 +127,8 @@ int run_combine(const Config& config, const ValidateCommandOptions& options, Com
   if (!html.ok()) return fail(html.error());
   const std::filesystem::path out(options.out);
   // Together or not at all; an earlier validation's per_slide.csv would not belong to this report.
-  MCVAL_TRY_OR_FAIL(write_files_together(out, {{"report.json", report->dump(2) + "\n"}, {"report.html", *html}},
-                                         {"per_slide.csv"}));
+  MCVAL_TRY_OR_FAIL(
+      write_files_together(out, {{"report.json", report->dump(2) + "\n"}, {"report.html", *html}}, {"per_slide.csv"}));
   validation::ReportStore store(reports_folder(config));
   auto run_id = store.save(*report, *html, "");
   if (!run_id.ok()) return fail(run_id.error());

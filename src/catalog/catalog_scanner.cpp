@@ -4,9 +4,9 @@
 #include <array>
 #include <chrono>
 #include <condition_variable>
-#include <stop_token>
 #include <exception>
 #include <mutex>
+#include <stop_token>
 #include <system_error>
 #include <thread>
 #include <unordered_map>
@@ -165,7 +165,9 @@ class ProgressReporter {
 class BatchWriter {
  public:
   BatchWriter(SlideCatalog& catalog, std::chrono::milliseconds interval)
-      : catalog_(catalog), interval_(interval), committer_([this](std::stop_token stop) { commit_periodically(stop); }) {}
+      : catalog_(catalog),
+        interval_(interval),
+        committer_([this](std::stop_token stop) { commit_periodically(stop); }) {}
   ~BatchWriter() { stop_committer(); }
 
   void add(SlideRecord record) {

@@ -110,7 +110,8 @@ std::string db_message(sqlite3* db, const std::string& message) {
   const int errno_of_call = sqlite3_system_errno(db);
   if (sqlite3_errcode(db) != SQLITE_FULL && errno_of_call != ENOSPC && errno_of_call != EDQUOT) return message;
   const char* file = sqlite3_db_filename(db, "main");
-  const std::string folder = file != nullptr && *file != '\0' ? std::filesystem::path(file).parent_path().string() : "?";
+  const std::string folder =
+      file != nullptr && *file != '\0' ? std::filesystem::path(file).parent_path().string() : "?";
   return "no space left on the disk holding " + folder + " (the catalogue's folder): free some space (" + message + ")";
 }
 

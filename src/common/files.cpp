@@ -2,12 +2,14 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <charconv>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "mcval/common/strings.h"
 
@@ -134,8 +136,8 @@ Status write_files_together(const std::filesystem::path& folder,
         return Error{ErrorCode::io_error, "cannot replace " + (folder / name).string() + ": " + ec.message()};
       }
       if (!move(staging / name, folder / name)) {
-        return Error{ErrorCode::io_error, "cannot move " + name + " into place in " + folder.string() + ": " +
-                                              ec.message()};
+        return Error{ErrorCode::io_error,
+                     "cannot move " + name + " into place in " + folder.string() + ": " + ec.message()};
       }
     }
     return {};
@@ -166,8 +168,8 @@ Status replace_folder(const std::filesystem::path& staging, const std::filesyste
     std::error_code ignored;
     if (moved_aside) fs::rename(aside, target, ignored);  // the earlier folder stays
     fs::remove_all(staging, ignored);
-    return Error{ErrorCode::io_error, "cannot move " + staging.filename().string() + " into place as " +
-                                          target.string() + ": " + why};
+    return Error{ErrorCode::io_error,
+                 "cannot move " + staging.filename().string() + " into place as " + target.string() + ": " + why};
   }
   fs::remove_all(aside, ec);
   return {};
@@ -180,6 +182,24 @@ void remove_stale_staging(const std::filesystem::path& folder) {
     std::error_code ignored;
     if (is_stale_staging_name(it->path().filename().string())) std::filesystem::remove_all(it->path(), ignored);
   }
+}
+
+Result<FileLock> FileLock::acquire(const std::filesystem::path& file) {
+  const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return Error{ErrorCode::io_error, "cannot open " + file.string() + ": " + std::strerror(errno)};
+  while (::flock(fd, LOCK_EX) != 0) {
+    if (errno == EINTR) continue;
+    const std::string why = std::strerror(errno);
+    ::close(fd);
+    return Error{ErrorCode::io_error, "cannot lock " + file.string() + ": " + why};
+  }
+  return FileLock(fd);
+}
+
+FileLock::FileLock(FileLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+
+FileLock::~FileLock() {
+  if (fd_ >= 0) ::close(fd_);  // releases the lock
 }
 
 std::string staging_name(const std::string& label) {

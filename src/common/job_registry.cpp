@@ -11,9 +11,12 @@ namespace mcval {
 
 std::string_view job_state_name(JobState state) {
   switch (state) {
-    case JobState::running: return "running";
-    case JobState::succeeded: return "succeeded";
-    case JobState::failed: return "failed";
+    case JobState::running:
+      return "running";
+    case JobState::succeeded:
+      return "succeeded";
+    case JobState::failed:
+      return "failed";
   }
   return "unknown";
 }
@@ -105,14 +108,14 @@ JobRegistry::Started JobRegistry::start(const std::string& kind, Work work, Noti
       try {
         threads_.emplace(entry->id, std::thread([this, entry, work = std::move(work),
                                                  on_finished = std::move(on_finished)]() mutable {
-          Result<nlohmann::json> outcome = Error{ErrorCode::internal, "the job did not run"};
-          try {
-            outcome = work(entry->progress);
-          } catch (const std::exception& e) {
-            outcome = Error{ErrorCode::internal, std::string("job threw: ") + e.what()};
-          }
-          finish(entry, std::move(outcome), on_finished);
-        }));
+                           Result<nlohmann::json> outcome = Error{ErrorCode::internal, "the job did not run"};
+                           try {
+                             outcome = work(entry->progress);
+                           } catch (const std::exception& e) {
+                             outcome = Error{ErrorCode::internal, std::string("job threw: ") + e.what()};
+                           }
+                           finish(entry, std::move(outcome), on_finished);
+                         }));
       } catch (const std::system_error& e) {
         entry->state = JobState::failed;
         entry->finished_at = utc_now_iso8601();

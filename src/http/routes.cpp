@@ -422,8 +422,8 @@ Status register_routes(Router& router, const RouteContext& ctx) {
     const auto who = requester_of(req, acting_role(req, auth::kAllCentres));
     const auto started = c->state.start_rescan(
         [c, who](const JobSnapshot&) {
-          audit_record(*c, audit::AuditRecord::make(audit::Action::job_started, who, "job:rescan", "",
-                                                    audit::Outcome::allowed));
+          audit_record(
+              *c, audit::AuditRecord::make(audit::Action::job_started, who, "job:rescan", "", audit::Outcome::allowed));
         },
         [c, who](const JobSnapshot& job) {
           const bool ok = job.state == JobState::succeeded;
@@ -432,7 +432,8 @@ Status register_routes(Router& router, const RouteContext& ctx) {
                                                     ok || !job.error ? "" : std::string(error_name(job.error->code))));
         });
     if (started.job.state == JobState::failed && started.job.error) return error_response(*started.job.error, req);
-    Response r = Response::json(202, job_json(started.job).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    Response r =
+        Response::json(202, job_json(started.job).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     r.header("Location", "/api/v1/rescan/" + started.job.id);
     r.header("Cache-Control", "no-store");
     return r;

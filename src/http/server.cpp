@@ -627,11 +627,14 @@ void HttpServer::Impl::on_accept_error(const beast::error_code& ec) {
   ++accept_errors_unlogged;
   const auto now = std::chrono::steady_clock::now();
   if (now - accept_error_logged >= std::chrono::seconds(10)) {
-    log::error("cannot accept connections: out of file descriptors or memory; retrying with backoff (raise "
-               "ulimit -n or lower max_connections)",
-               {{"error", ec.message()}, {"reason", reason}, {"open_connections", connections.load()},
-                {"errors_since_last_report", accept_errors_unlogged},
-                {"backoff_ms", accept_backoff.count()}});
+    log::error(
+        "cannot accept connections: out of file descriptors or memory; retrying with backoff (raise "
+        "ulimit -n or lower max_connections)",
+        {{"error", ec.message()},
+         {"reason", reason},
+         {"open_connections", connections.load()},
+         {"errors_since_last_report", accept_errors_unlogged},
+         {"backoff_ms", accept_backoff.count()}});
     accept_error_logged = now;
     accept_errors_unlogged = 0;
   }

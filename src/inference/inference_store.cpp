@@ -1,13 +1,6 @@
 #include "mcval/inference/inference_store.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -48,34 +41,6 @@ slide::RgbImage mask_image(const TissueMask& mask) {
   }
   return image;
 }
-
-/// An exclusive lock (flock) on a file, held until destroyed. On NFS, Linux maps flock to a
-/// byte-range lock that the server arbitrates between clients.
-class PublishLock {
- public:
-  static Result<PublishLock> acquire(const std::filesystem::path& file) {
-    const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) return Error{ErrorCode::io_error, "cannot open the lock file " + file.string() + ": " + std::strerror(errno)};
-    while (::flock(fd, LOCK_EX) != 0) {
-      if (errno == EINTR) continue;
-      const std::string why = std::strerror(errno);
-      ::close(fd);
-      return Error{ErrorCode::io_error, "cannot lock " + file.string() + ": " + why};
-    }
-    return PublishLock(fd);
-  }
-  PublishLock(PublishLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  PublishLock& operator=(PublishLock&&) = delete;
-  PublishLock(const PublishLock&) = delete;
-  PublishLock& operator=(const PublishLock&) = delete;
-  ~PublishLock() {
-    if (fd_ >= 0) ::close(fd_);  // releases the lock
-  }
-
- private:
-  explicit PublishLock(int fd) : fd_(fd) {}
-  int fd_ = -1;
-};
 
 }  // namespace
 
@@ -197,7 +162,7 @@ Status InferenceStore::commit(const SlideInferenceRecord& record, const Heatmap*
   // or another (an Indexed Job's pod and a user's own run can meet on a slide): an earlier
   // result is moved aside (rename cannot replace a non-empty folder), then the new one takes its
   // place; a reader sees the old result, none, or the new one, and a concurrent writer waits.
-  auto lock = PublishLock::acquire(root_ / (kPublishLockPrefix + record.model_sha256 + ".lock"));
+  auto lock = FileLock::acquire(root_ / (kPublishLockPrefix + record.model_sha256 + ".lock"));
   if (!lock.ok()) {
     std::filesystem::remove_all(staging, ec);
     return lock.error();

@@ -45,7 +45,8 @@ Result<std::string> ReportStore::save(const nlohmann::json& report, const std::s
   if (ec) return Error{ErrorCode::io_error, "cannot create " + staging.string() + ": " + ec.message()};
   auto write_all = [&]() -> Status {
     MCVAL_TRY(write_file(staging / "report.html", html));
-    MCVAL_TRY(write_file(staging / "report.json", report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)));
+    MCVAL_TRY(
+        write_file(staging / "report.json", report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)));
     return write_file(staging / "per_slide.csv", per_slide_csv);
   };
   if (auto written = write_all(); !written.ok()) {

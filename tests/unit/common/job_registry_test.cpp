@@ -35,8 +35,9 @@ TEST(JobRegistry, StartReturnsAtOnceAndASecondStartOfTheKindJoinsTheRunningJob) 
   EXPECT_EQ(first.job.state, JobState::running);
   EXPECT_EQ(first.job.id.size(), 16u);
 
-  auto second = jobs.start("rescan", [](JobProgress&) -> Result<nlohmann::json> { return nlohmann::json(); },
-                           [&started_notices](const JobSnapshot&) { ++started_notices; });
+  auto second = jobs.start(
+      "rescan", [](JobProgress&) -> Result<nlohmann::json> { return nlohmann::json(); },
+      [&started_notices](const JobSnapshot&) { ++started_notices; });
   EXPECT_FALSE(second.started);
   EXPECT_EQ(second.job.id, first.job.id);
   EXPECT_EQ(started_notices, 1);
@@ -65,8 +66,11 @@ TEST(JobRegistry, FailuresAndExceptionsEndTheJobFailedAndNotifyOnItsThread) {
   JobRegistry jobs;
   std::promise<JobSnapshot> finished;
   auto failed = jobs.start(
-      "rescan", [](JobProgress&) -> Result<nlohmann::json> { return Error{ErrorCode::io_error, "walk failed"}; }, {},
-      [&finished](const JobSnapshot& job) { finished.set_value(job); });
+      "rescan",
+      [](JobProgress&) -> Result<nlohmann::json> {
+        return Error{ErrorCode::io_error, "walk failed"};
+      },
+      {}, [&finished](const JobSnapshot& job) { finished.set_value(job); });
   const auto notice = finished.get_future().get();
   EXPECT_EQ(notice.id, failed.job.id);
   EXPECT_EQ(notice.state, JobState::failed);

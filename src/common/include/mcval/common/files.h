@@ -37,6 +37,23 @@ Status replace_folder(const std::filesystem::path& staging, const std::filesyste
 /// Removes staging files and folders of processes of this host that no longer run, in `folder`.
 void remove_stale_staging(const std::filesystem::path& folder);
 
+/// An exclusive lock (flock) on a file, created if missing, held until the object is destroyed;
+/// acquire() waits for other holders, in this process or another. On NFS, Linux maps flock to a
+/// byte-range lock that the server arbitrates between clients.
+class FileLock {
+ public:
+  static Result<FileLock> acquire(const std::filesystem::path& file);
+  FileLock(FileLock&& other) noexcept;
+  FileLock& operator=(FileLock&&) = delete;
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+  ~FileLock();
+
+ private:
+  explicit FileLock(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
+
 /// A name for a staging file or folder unique to this process: ".staging-<host>-<pid>-<n>-<label>".
 std::string staging_name(const std::string& label);
 /// Whether `name` is a staging name written by a process of this host that no longer runs.

@@ -94,7 +94,7 @@ class JobRegistry {
   std::atomic<bool> stop_{false};
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<Entry>> jobs_;  ///< by id
-  std::deque<std::string> finished_order_;             ///< ids of finished jobs, oldest first
+  std::deque<std::string> finished_order_;              ///< ids of finished jobs, oldest first
   std::map<std::string, std::thread> threads_;          ///< by id; joined when their job is reaped
 };
 

@@ -16,9 +16,9 @@
 #include "mcval/common/job_registry.h"
 #include "mcval/common/result.h"
 #include "mcval/http/metrics.h"
+#include "mcval/http/router.h"
 #include "mcval/inference/inference_store.h"
 #include "mcval/inference/model_store.h"
-#include "mcval/http/router.h"
 #include "mcval/tiles/tile_service.h"
 #include "mcval/validation/report_store.h"
 
