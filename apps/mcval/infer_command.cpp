@@ -28,6 +28,11 @@
 namespace mcval::app {
 namespace {
 
+nlohmann::json error_json(const Error& error) {
+  return {{"code", std::string(error_name(error.code))},
+          {"message", error.detail.empty() ? std::string(public_message(error.code)) : error.detail}};
+}
+
 Result<std::pair<int, int>> parse_shard(const std::string& text) {
   const auto parts = split(text, '/');
   int index = -1;
@@ -244,7 +249,23 @@ Result<InferOutcome> infer_selected_slides(const Config& config, const inference
     summary = inference::run_inference(model, targets, store, run);
   }
   progress.finish();
-  if (!summary.ok()) return summary.error();
+  if (!summary.ok()) {
+    // The run ended on an error part way: the summary still tells what was done before it.
+    InferOutcome outcome;
+    outcome.error = summary.error();
+    outcome.selected = static_cast<int>(live.selected.load());
+    outcome.succeeded = static_cast<int>(live.succeeded.load());
+    outcome.failed = static_cast<int>(live.failed.load());
+    outcome.skipped = static_cast<int>(live.skipped.load());
+    outcome.json = {{"model", {{"sha256", model.sha256}, {"name", model.card.name}, {"version", model.card.version}}},
+                    {"shard", options.shard},
+                    {"succeeded", outcome.succeeded},
+                    {"failed", outcome.failed},
+                    {"skipped", outcome.skipped},
+                    {"error", error_json(*outcome.error)},
+                    {"slides", slides}};
+    return outcome;
+  }
 
   // Slides asked for by id or dataset that the catalogue lacks are recorded as failed too, so
   // that a validation's flow counts them.
@@ -302,12 +323,18 @@ Result<InferOutcome> infer_selected_slides(const Config& config, const inference
 namespace {
 
 int infer_job(const Config& config, const InferCommandOptions& options) {
+  // With --json, stdout ends with one JSON summary whatever happens (an error included).
+  const auto fail_with_summary = [&options](const Error& error) {
+    if (options.json) std::printf("%s\n", nlohmann::json({{"error", error_json(error)}}).dump(2).c_str());
+    return fail(error);
+  };
   const inference::ModelStore models(config.data);
   auto model = models.find(options.model);
-  if (!model.ok()) return fail(model.error());
+  if (!model.ok()) return fail_with_summary(model.error());
   auto outcome = infer_selected_slides(config, *model, options);
-  if (!outcome.ok()) return fail(outcome.error());
+  if (!outcome.ok()) return fail_with_summary(outcome.error());
   if (options.json) std::printf("%s\n", outcome->json.dump(2).c_str());
+  if (outcome->error) return fail(*outcome->error);
   if (outcome->stopped) return exit_status(ErrorCode::cancelled);
   if (outcome->failed > 0 && !options.failed_slides_ok) return exit_status(ErrorCode::inference_failed);
   return 0;

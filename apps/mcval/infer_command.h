@@ -1,6 +1,7 @@
 #pragma once
 // `mcval infer`: runs a registered model over catalogued slides.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,8 @@ struct InferOutcome {
   std::int64_t tiles = 0;
   double seconds = 0;
   nlohmann::json json;  ///< the summary `mcval infer --json` prints
+  /// Set when the run ended on an error part way (json then holds what was done, and the error).
+  std::optional<Error> error;
 };
 /// Runs (or resumes) `model` over the slides the options select, with progress on stderr and,
 /// unless options.json, one line per slide on stdout. Used by `mcval infer` and by

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <thread>
 
@@ -18,6 +19,7 @@ int run_ingest(const Config& config) {
   ProgressReporter progress("scan", "slides");
   catalog::ScanOptions options;
   options.threads = config.threads > 0 ? config.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  options.commit_interval = std::chrono::seconds(config.scan_commit_s);
   options.on_progress = [&progress](const catalog::ScanProgress& p) {
     progress.update(static_cast<double>(p.done), static_cast<double>(p.total), p.current);
   };

@@ -1,6 +1,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,6 +29,7 @@
 #include "mcval/catalog/catalog_store.h"
 #include "mcval/common/clock.h"
 #include "mcval/common/files.h"
+#include "mcval/common/job_registry.h"
 #include "mcval/common/logging.h"
 #include "mcval/common/strings.h"
 #include "mcval/http/authenticator.h"
@@ -277,6 +279,44 @@ std::size_t count_folders(const std::filesystem::path& folder) {
   return n;
 }
 
+/// The server's connection limit: max_connections, or with 0 what the file limit allows after a
+/// reserve for everything else the process opens (slides, several descriptors each; the
+/// catalogue; logs; each I/O thread's event descriptors). Raises the soft file limit to the hard
+/// one first. config_invalid when the file limit leaves no room for connections at all.
+Result<std::size_t> connection_limit(const Config& config, int io_threads) {
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) != 0) return static_cast<std::size_t>(std::max(0, config.max_connections));
+  if (files.rlim_cur < files.rlim_max) {
+    rlimit raised = files;
+    raised.rlim_cur = files.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) files = raised;
+  }
+  const std::uint64_t file_limit = files.rlim_cur;
+  const std::uint64_t reserve = 64 + 4 * static_cast<std::uint64_t>(std::max(0, config.max_open_slides)) +
+                                3 * static_cast<std::uint64_t>(std::max(1, io_threads));
+  const std::uint64_t room = file_limit > reserve ? file_limit - reserve : 0;
+  if (config.max_connections == 0) {
+    if (room < 16) {
+      return Error{ErrorCode::config_invalid,
+                   "the file limit (ulimit -n) is " + std::to_string(file_limit) + ", which leaves no room for " +
+                       "connections beside the " + std::to_string(reserve) + " descriptors kept for slides, the " +
+                       "catalogue and logs: raise it (ulimit -n, LimitNOFILE=, the container's nofile limit) or " +
+                       "set --max-connections"};
+    }
+    log::info("connection limit", {{"max_connections", room}, {"file_limit", file_limit}, {"reserve", reserve}});
+    return static_cast<std::size_t>(room);
+  }
+  const auto wanted = static_cast<std::uint64_t>(config.max_connections);
+  if (wanted > room) {
+    log::warn("max_connections is more than the file limit allows: beyond about " + std::to_string(room) +
+                  " connections accepting fails for want of descriptors and backs off (raise ulimit -n)",
+              {{"max_connections", wanted}, {"file_limit", file_limit}, {"reserve", reserve}});
+  } else {
+    log::info("connection limit", {{"max_connections", wanted}, {"file_limit", file_limit}, {"reserve", reserve}});
+  }
+  return static_cast<std::size_t>(wanted);
+}
+
 }  // namespace
 
 int run_serve(const Config& config) {
@@ -368,15 +408,14 @@ int run_serve(const Config& config) {
 
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   http::ServiceState state;
-  std::mutex scan_mutex;
   catalog::CatalogScanner scanner(**catalog, source);
-  // One scan at a time across every process on the store: the lease is renewed while the scan
-  // makes progress and given back at the end; a replica that finds it taken leaves the scan to
-  // the holder and sees the result through the catalogue watcher.
+  // Scans run as background jobs (the one at start and POST /api/v1/rescan), one at a time, never
+  // on a server I/O thread; and one at a time across every process on the store: the lease is
+  // renewed while the scan makes progress and given back at the end; a replica that finds it taken
+  // leaves the scan to the holder and sees the result through the catalogue watcher.
   const std::string scan_holder = lease_holder_name();
   constexpr std::chrono::seconds kScanLease{60};
-  auto scan = [&]() -> Result<nlohmann::json> {
-    std::lock_guard lock(scan_mutex);
+  auto scan = [&](JobProgress& job) -> Result<nlohmann::json> {
     MCVAL_TRY_ASSIGN(leased, (*catalog)->acquire_scan_lease(scan_holder, kScanLease));
     if (!leased) {
       log::info("catalogue scan left to another process", {{"database", (*catalog)->describe()}});
@@ -390,12 +429,15 @@ int run_serve(const Config& config) {
     } release{**catalog, scan_holder};
     catalog::ScanOptions options;
     options.threads = config.threads > 0 ? config.threads : cores;
+    options.stop = &job.stop_flag();
+    options.commit_interval = std::chrono::seconds(config.scan_commit_s);
     // Long scans (first start on a large slide root) report progress in the log every few seconds.
     auto last_report = std::make_shared<std::atomic<std::int64_t>>(0);
     const auto started = std::chrono::steady_clock::now();
     auto last_renewal = std::make_shared<std::atomic<std::int64_t>>(0);
-    options.on_progress = [last_report, last_renewal, started, &catalog, &scan_holder,
-                           kScanLease](const catalog::ScanProgress& p) {
+    options.on_progress = [last_report, last_renewal, started, &catalog, &scan_holder, kScanLease,
+                           &job](const catalog::ScanProgress& p) {
+      job.set(p.done, p.total);
       const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
       if (std::int64_t renewed = last_renewal->load();
           ms - renewed >= 10000 && last_renewal->compare_exchange_strong(renewed, ms)) {
@@ -405,13 +447,19 @@ int run_serve(const Config& config) {
       if (ms - previous < 5000 || !last_report->compare_exchange_strong(previous, ms)) return;
       log::info("catalogue scan progress", {{"done", p.done}, {"total", p.total}, {"current", p.current}});
     };
-    MCVAL_TRY_ASSIGN(summary, scanner.scan(config.slides, options));
+    auto summary = scanner.scan(config.slides, options);
+    // What a failed or stopped scan committed is served too.
     MCVAL_TRY(tile_service.refresh());
-    auto json = summary_json(summary);
+    if (!summary.ok()) return summary.error();
+    auto json = summary_json(*summary);
     log::info("catalogue scan finished", json);
     return json;
   };
-  state.rescan = scan;
+  JobRegistry jobs;
+  state.jobs = &jobs;
+  state.start_rescan = [&jobs, &scan](JobRegistry::Notify on_started, JobRegistry::Notify on_finished) {
+    return jobs.start("rescan", scan, std::move(on_started), std::move(on_finished));
+  };
 
   http::Metrics metrics;
   CountingAuditRecorder audit_recorder(**audit_log, metrics);
@@ -491,6 +539,9 @@ int run_serve(const Config& config) {
   server_options.threads = config.threads > 0 ? config.threads : std::max(4, 2 * cores);
   server_options.cors = *cors;
   server_options.idle_timeout_seconds = config.idle_timeout_s;
+  auto max_connections = connection_limit(config, server_options.threads);
+  if (!max_connections.ok()) return fail(max_connections.error());
+  server_options.max_connections = *max_connections;
   server_options.access_log = config.access_log == "off"      ? http::AccessLog::off
                               : config.access_log == "errors" ? http::AccessLog::errors
                                                               : http::AccessLog::all;
@@ -548,14 +599,16 @@ int run_serve(const Config& config) {
     server.shutdown(std::chrono::seconds(config.shutdown_grace_s));
   });
 
-  std::thread first_scan([&] {
-    if (config.scan_on_start) {
-      auto result = scan();
-      if (!result.ok()) log::error("catalogue scan failed", {{"error", result.error().to_string()}});
-    }
+  if (config.scan_on_start) {
+    jobs.start("rescan", scan, {}, [&state](const JobSnapshot& job) {
+      if (job.error) log::error("catalogue scan failed", {{"error", job.error->to_string()}});
+      state.ready = true;
+      log::info("ready");
+    });
+  } else {
     state.ready = true;
     log::info("ready");
-  });
+  }
 
   // The catalogue watcher: other processes on the store (replicas, `mcval ingest`) change the
   // catalogue too; every catalog_poll_ms the version is read (one indexed row) and the snapshot
@@ -570,7 +623,7 @@ int run_serve(const Config& config) {
   watcher.stop();
   log::flush_batched_lines();  // the last requests' lines before the shutdown's
   log::info("server stopped");
-  first_scan.join();
+  jobs.stop_and_wait();  // a scan still running ends after the file in hand, keeping what it wrote
   // Wake the signal thread if the server stopped for another reason.
   pthread_kill(signal_waiter.native_handle(), SIGTERM);
   signal_waiter.join();

@@ -73,6 +73,7 @@ Result<dataset::Predictions> predictions_from_model(const Config& config, const 
     return Error{ErrorCode::not_found, "no slide of the dataset is in the catalogue (run `mcval ingest` first?)"};
   }
   MCVAL_TRY_ASSIGN(outcome, infer_selected_slides(config, model, infer));
+  if (outcome.error) return *outcome.error;
   if (outcome.stopped) return Error{ErrorCode::cancelled, "inference was stopped; run the command again to resume"};
   const inference::InferenceStore store(config.data);
   std::vector<dataset::Prediction> rows;
@@ -124,10 +125,10 @@ int run_combine(const Config& config, const ValidateCommandOptions& options, Com
   if (!report.ok()) return fail(report.error());
   auto html = report::render_html_report(*report);
   if (!html.ok()) return fail(html.error());
-  MCVAL_TRY_OR_FAIL(create_folder(options.out));
   const std::filesystem::path out(options.out);
-  MCVAL_TRY_OR_FAIL(write_file_atomic(out / "report.json", report->dump(2) + "\n"));
-  MCVAL_TRY_OR_FAIL(write_file_atomic(out / "report.html", *html));
+  // Together or not at all; an earlier validation's per_slide.csv would not belong to this report.
+  MCVAL_TRY_OR_FAIL(
+      write_files_together(out, {{"report.json", report->dump(2) + "\n"}, {"report.html", *html}}, {"per_slide.csv"}));
   validation::ReportStore store(reports_folder(config));
   auto run_id = store.save(*report, *html, "");
   if (!run_id.ok()) return fail(run_id.error());
@@ -183,16 +184,14 @@ int validate_job(const Config& config, const ValidateCommandOptions& options, Co
   auto html = report::render_html_report(*report);
   if (!html.ok()) return fail(html.error());
 
-  MCVAL_TRY_OR_FAIL(create_folder(options.out));
   const std::filesystem::path out(options.out);
   const auto joined = dataset::join(*dataset, *predictions);
   const std::string per_slide = validation::per_slide_csv(joined, (*report)["threshold"]);
-  for (const auto& [file, content] :
-       {std::pair<std::string, std::string>{"per_slide.csv", per_slide},
-        {"report.json", report->dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"},
-        {"report.html", *html}}) {
-    if (auto written = write_file_atomic(out / file, content); !written.ok()) return fail(written.error());
-  }
+  // The run's files together or not at all: a full disk leaves --out as it was.
+  MCVAL_TRY_OR_FAIL(write_files_together(
+      out, {{"per_slide.csv", per_slide},
+            {"report.json", report->dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"},
+            {"report.html", *html}}));
   // Also kept in the data folder, where `mcval serve` lists and shows it.
   validation::ReportStore store(reports_folder(config));
   auto run_id = store.save(*report, *html, per_slide);

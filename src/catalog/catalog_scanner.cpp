@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <condition_variable>
 #include <exception>
 #include <mutex>
+#include <stop_token>
 #include <system_error>
 #include <thread>
 #include <unordered_map>
@@ -23,9 +25,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Completed records are written in transactions of this many, so that an interrupted scan
-// keeps the work done so far.
-constexpr std::size_t kWriteBatch = 256;
 constexpr auto kProgressInterval = std::chrono::milliseconds(100);
 
 // A slide file found under the root.
@@ -160,23 +159,30 @@ class ProgressReporter {
   bool reported_ = false;
 };
 
-// Collects finished records and writes them in batches; thread-safe. Remembers the first
-// write error, after which it stops writing.
+// Collects finished records and commits them in batches of kCommitBatch, and on a thread of its
+// own every `interval` (so that records finished before a slow file do not wait for it);
+// thread-safe. Remembers the first write error, after which it stops writing.
 class BatchWriter {
  public:
-  explicit BatchWriter(SlideCatalog& catalog) : catalog_(catalog) {}
+  BatchWriter(SlideCatalog& catalog, std::chrono::milliseconds interval)
+      : catalog_(catalog),
+        interval_(interval),
+        committer_([this](std::stop_token stop) { commit_periodically(stop); }) {}
+  ~BatchWriter() { stop_committer(); }
 
   void add(SlideRecord record) {
     std::vector<SlideRecord> batch;
     {
       std::lock_guard lock(mutex_);
       pending_.push_back(std::move(record));
-      if (pending_.size() < kWriteBatch) return;
+      if (pending_.size() < kCommitBatch) return;
       batch.swap(pending_);
     }
     write(batch);
   }
+  /// Commits what is pending and stops the periodic commits; returns the first write error.
   Status flush() {
+    stop_committer();
     std::vector<SlideRecord> batch;
     {
       std::lock_guard lock(mutex_);
@@ -194,6 +200,8 @@ class BatchWriter {
  private:
   void write(const std::vector<SlideRecord>& batch) {
     if (batch.empty() || failed()) return;
+    // One writer at a time: batches reach the catalogue in the order they were taken.
+    std::lock_guard writing(write_mutex_);
     auto written = catalog_.upsert_slides(batch);
     if (!written.ok()) {
       std::lock_guard lock(mutex_);
@@ -201,10 +209,34 @@ class BatchWriter {
     }
   }
 
+  void commit_periodically(const std::stop_token& stop) {
+    std::unique_lock lock(wake_mutex_);
+    for (;;) {
+      wake_.wait_for(lock, stop, interval_, [] { return false; });
+      if (stop.stop_requested()) return;
+      std::vector<SlideRecord> batch;
+      {
+        std::lock_guard pending_lock(mutex_);
+        batch.swap(pending_);
+      }
+      write(batch);
+    }
+  }
+  void stop_committer() {
+    if (!committer_.joinable()) return;
+    committer_.request_stop();
+    committer_.join();
+  }
+
   SlideCatalog& catalog_;
+  const std::chrono::milliseconds interval_;
   mutable std::mutex mutex_;
+  std::mutex write_mutex_;
   std::vector<SlideRecord> pending_;
   Status status_;
+  std::mutex wake_mutex_;
+  std::condition_variable_any wake_;
+  std::jthread committer_;  // last: started after, and stopped before, the members it uses
 };
 
 }  // namespace
@@ -237,7 +269,7 @@ Result<ScanSummary> CatalogScanner::scan(const fs::path& root, const ScanOptions
   ScanSummary summary;
   summary.seen = static_cast<std::int64_t>(found.size());
 
-  BatchWriter writer(catalog_);
+  BatchWriter writer(catalog_, options.commit_interval);
   std::vector<Job> jobs;
   std::unordered_set<std::string> seen_ids;
   for (const auto& file : found) {
@@ -311,8 +343,9 @@ Result<ScanSummary> CatalogScanner::scan(const fs::path& root, const ScanOptions
     }
   };
 
+  const auto stopped = [&options] { return options.stop != nullptr && options.stop->load(); };
   const auto worker = [&] {
-    while (!writer.failed()) {
+    while (!writer.failed() && !stopped()) {
       const std::size_t index = next++;
       if (index >= jobs.size()) return;
       Job& job = jobs[index];
@@ -348,6 +381,10 @@ Result<ScanSummary> CatalogScanner::scan(const fs::path& root, const ScanOptions
     worker();
   }
 
+  if (stopped()) {
+    MCVAL_TRY(writer.flush());
+    return Error{ErrorCode::cancelled, "the catalogue scan was stopped; what it finished is kept"};
+  }
   // Files no longer under the root: keep the row, mark it removed.
   for (auto& [id, record] : existing) {
     if (record.status == SlideStatus::removed || seen_ids.contains(id)) continue;

@@ -2,6 +2,7 @@
 
 #include <sys/vfs.h>
 
+#include <cerrno>
 #include <span>
 #include <string_view>
 #include <system_error>
@@ -143,8 +144,19 @@ constexpr const char* kDatasetList =
 
 #undef MCVAL_SLIDE_COLUMNS
 
+// SQLite's message; on a full disk (SQLITE_FULL, or an I/O error from ENOSPC or EDQUOT, which
+// SQLite reports as "disk I/O error") one that says so and names the folder.
+std::string db_message(sqlite3* db, const std::string& message) {
+  const int errno_of_call = sqlite3_system_errno(db);
+  if (sqlite3_errcode(db) != SQLITE_FULL && errno_of_call != ENOSPC && errno_of_call != EDQUOT) return message;
+  const char* file = sqlite3_db_filename(db, "main");
+  const std::string folder =
+      file != nullptr && *file != '\0' ? std::filesystem::path(file).parent_path().string() : "?";
+  return "no space left on the disk holding " + folder + " (the catalogue's folder): free some space (" + message + ")";
+}
+
 Error db_error(sqlite3* db, std::string_view what) {
-  return Error{ErrorCode::database_error, std::string(what) + ": " + sqlite3_errmsg(db)};
+  return Error{ErrorCode::database_error, db_message(db, std::string(what) + ": " + sqlite3_errmsg(db))};
 }
 
 // Runs SQL without parameters (pragmas, transaction control, migration DDL).
@@ -153,7 +165,7 @@ Status exec(sqlite3* db, const char* sql) {
   if (sqlite3_exec(db, sql, nullptr, nullptr, &message) != SQLITE_OK) {
     std::string detail = message ? message : sqlite3_errmsg(db);
     sqlite3_free(message);
-    return Error{ErrorCode::database_error, std::string(sql).substr(0, 40) + ": " + detail};
+    return Error{ErrorCode::database_error, db_message(db, std::string(sql).substr(0, 40) + ": " + detail)};
   }
   return {};
 }

@@ -146,6 +146,10 @@ Status validate(const Config& config) {
   if (config.idle_timeout_s < 1 || config.idle_timeout_s > 3600) {
     return Error{ErrorCode::config_invalid, "idle_timeout_s must be 1-3600"};
   }
+  if (config.max_connections < 0) return Error{ErrorCode::config_invalid, "max_connections must be >= 0"};
+  if (config.scan_commit_s < 1 || config.scan_commit_s > 3600) {
+    return Error{ErrorCode::config_invalid, "scan_commit_s must be 1-3600"};
+  }
   if (config.shutdown_grace_s < 0 || config.shutdown_grace_s > 3600) {
     return Error{ErrorCode::config_invalid, "shutdown_grace_s must be 0-3600"};
   }

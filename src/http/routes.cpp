@@ -205,6 +205,24 @@ Status register_static_assets(Router& router, const std::filesystem::path& web_r
   return {};
 }
 
+/// A background job as the API shows it: a failed job's error by code and public message only
+/// (the detail is in the server's log).
+nlohmann::json job_json(const JobSnapshot& job) {
+  nlohmann::json out = {{"id", job.id},
+                        {"kind", job.kind},
+                        {"state", std::string(job_state_name(job.state))},
+                        {"url", "/api/v1/" + job.kind + "/" + job.id},
+                        {"started_at", job.started_at},
+                        {"finished_at", job.finished_at.empty() ? nlohmann::json() : nlohmann::json(job.finished_at)},
+                        {"progress", {{"done", job.done}, {"total", job.total}}}};
+  if (job.state == JobState::succeeded) out["result"] = job.result;
+  if (job.error) {
+    out["error"] = {{"code", std::string(error_name(job.error->code))},
+                    {"message", std::string(public_message(job.error->code))}};
+  }
+  return out;
+}
+
 }  // namespace
 
 Response json_ok(const nlohmann::json& body) {
@@ -445,19 +463,43 @@ Status register_routes(Router& router, const RouteContext& ctx) {
     Response r = image_response(*image);
     return r;
   });
+  // A rescan runs as a background job, never on this I/O thread: the answer (202) names the job
+  // to follow; while a scan runs (the one at start too), a POST answers that scan.
   router.add("POST", "/api/v1/rescan", "api.rescan", [c](Request& req) {
     if (auto allowed = require_everywhere(*c, req, auth::Role::admin, "job:rescan"); !allowed.ok()) {
       return error_response(allowed.error(), req);
     }
-    if (!c->state.rescan) return error_response(Error{ErrorCode::unsupported, "rescan is not configured"}, req);
+    if (!c->state.start_rescan) return error_response(Error{ErrorCode::unsupported, "rescan is not configured"}, req);
     const auto who = requester_of(req, acting_role(req, auth::kAllCentres));
-    audit_record(*c, audit::AuditRecord::make(audit::Action::job_started, who, "job:rescan", "", audit::Outcome::allowed));
-    auto summary = c->state.rescan();
-    audit_record(*c, audit::AuditRecord::make(audit::Action::job_finished, who, "job:rescan", "",
-                                              summary.ok() ? audit::Outcome::allowed : audit::Outcome::failed,
-                                              summary.ok() ? "" : std::string(error_name(summary.error().code))));
-    if (!summary.ok()) return error_response(summary.error(), req);
-    return json_ok(*summary);
+    const auto started = c->state.start_rescan(
+        [c, who](const JobSnapshot&) {
+          audit_record(
+              *c, audit::AuditRecord::make(audit::Action::job_started, who, "job:rescan", "", audit::Outcome::allowed));
+        },
+        [c, who](const JobSnapshot& job) {
+          const bool ok = job.state == JobState::succeeded;
+          audit_record(*c, audit::AuditRecord::make(audit::Action::job_finished, who, "job:rescan", "",
+                                                    ok ? audit::Outcome::allowed : audit::Outcome::failed,
+                                                    ok || !job.error ? "" : std::string(error_name(job.error->code))));
+        });
+    if (started.job.state == JobState::failed && started.job.error) return error_response(*started.job.error, req);
+    Response r =
+        Response::json(202, job_json(started.job).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    r.header("Location", "/api/v1/rescan/" + started.job.id);
+    r.header("Cache-Control", "no-store");
+    return r;
+  });
+  router.add("GET", "/api/v1/rescan/{id}", "api.rescan_job", [c](Request& req) {
+    if (auto allowed = require_everywhere(*c, req, auth::Role::admin, "job:rescan"); !allowed.ok()) {
+      return error_response(allowed.error(), req);
+    }
+    const auto job = c->state.jobs ? c->state.jobs->find(req.param("id")) : std::nullopt;
+    if (!job || job->kind != "rescan") {
+      return error_response(Error{ErrorCode::not_found, "no rescan job '" + req.param("id") + "'"}, req);
+    }
+    Response r = json_ok(job_json(*job));
+    r.header("Cache-Control", "no-store");
+    return r;
   });
 
   // Validation reports: whole to a caller who may view every centre in the report; aggregates

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <functional>
@@ -294,6 +295,12 @@ struct HttpServer::Impl {
   std::size_t next_context = 0;  // used by the acceptor's handler only (one thread)
   std::vector<std::thread> threads;
   net::steady_timer drain_timer;
+  // Accepting when out of descriptors or at max_connections: paused on this timer (growing
+  // backoff), not re-armed at once (that spun at a full core); used by the acceptor's thread only.
+  net::steady_timer accept_timer;
+  std::chrono::milliseconds accept_backoff{0};
+  std::chrono::steady_clock::time_point accept_error_logged{};
+  std::uint64_t accept_errors_unlogged = 0;
 
   static std::vector<std::unique_ptr<net::io_context>> make_contexts(int n) {
     std::vector<std::unique_ptr<net::io_context>> out;
@@ -310,10 +317,13 @@ struct HttpServer::Impl {
         audit(au),
         contexts(make_contexts(options.threads)),
         acceptor(*contexts.front()),
-        drain_timer(*contexts.front()) {
+        drain_timer(*contexts.front()),
+        accept_timer(*contexts.front()) {
     for (auto& c : contexts) guards.push_back(net::make_work_guard(*c));
   }
   void accept();
+  void on_accept_error(const beast::error_code& ec);
+  void accept_later(std::chrono::milliseconds delay);
   void wait_for_drain();
   void close_idle_connections();
 };
@@ -693,11 +703,76 @@ void HttpServer::Impl::wait_for_drain() {
   drain_timer.async_wait([this](beast::error_code) { wait_for_drain(); });
 }
 
+namespace {
+constexpr char kAcceptErrorsHelp[] =
+    "Times accepting a connection failed or paused, by reason (emfile, enfile: out of file descriptors; enomem; "
+    "max_connections: paused at the server's limit; other).";
+}  // namespace
+
 void HttpServer::Impl::accept() {
+  if (options.max_connections > 0 && connections.load() >= options.max_connections) {
+    // At the limit: look again shortly (not a spin); the waiting connections stay queued.
+    if (accept_backoff.count() == 0) {  // counted once per pause
+      metrics.increment("mcval_accept_errors_total", kAcceptErrorsHelp, {{"reason", "max_connections"}});
+      ++accept_errors_unlogged;
+      const auto now = std::chrono::steady_clock::now();
+      if (now - accept_error_logged >= std::chrono::seconds(10)) {
+        log::warn("connection limit reached: new connections wait until one closes",
+                  {{"max_connections", options.max_connections}, {"pauses_since_last_report", accept_errors_unlogged}});
+        accept_error_logged = now;
+        accept_errors_unlogged = 0;
+      }
+    }
+    accept_backoff = std::chrono::milliseconds(50);
+    accept_later(accept_backoff);
+    return;
+  }
   net::io_context& context = *contexts[next_context++ % contexts.size()];
   acceptor.async_accept(context, [this](beast::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
-    if (!ec && !draining) std::make_shared<Session>(std::move(socket), *this)->start();
+    if (ec) {
+      on_accept_error(ec);
+      return;
+    }
+    accept_backoff = std::chrono::milliseconds(0);
+    if (!draining) std::make_shared<Session>(std::move(socket), *this)->start();
+    accept();
+  });
+}
+
+void HttpServer::Impl::on_accept_error(const beast::error_code& ec) {
+  const int code = ec.category() == boost::system::system_category() ? ec.value() : 0;
+  const bool out_of_resources = code == EMFILE || code == ENFILE || code == ENOBUFS || code == ENOMEM;
+  const char* reason = code == EMFILE ? "emfile" : code == ENFILE ? "enfile" : out_of_resources ? "enomem" : "other";
+  metrics.increment("mcval_accept_errors_total", kAcceptErrorsHelp, {{"reason", reason}});
+  if (!out_of_resources) {  // e.g. a client gone before it was accepted: the next one may be fine
+    accept();
+    return;
+  }
+  // Out of descriptors or memory: the connection stays queued and the error would repeat at once.
+  // Back off (100 ms doubling to 1.6 s) while the open connections go on being served.
+  accept_backoff = std::clamp(accept_backoff * 2, std::chrono::milliseconds(100), std::chrono::milliseconds(1600));
+  ++accept_errors_unlogged;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - accept_error_logged >= std::chrono::seconds(10)) {
+    log::error(
+        "cannot accept connections: out of file descriptors or memory; retrying with backoff (raise "
+        "ulimit -n or lower max_connections)",
+        {{"error", ec.message()},
+         {"reason", reason},
+         {"open_connections", connections.load()},
+         {"errors_since_last_report", accept_errors_unlogged},
+         {"backoff_ms", accept_backoff.count()}});
+    accept_error_logged = now;
+    accept_errors_unlogged = 0;
+  }
+  accept_later(accept_backoff);
+}
+
+void HttpServer::Impl::accept_later(std::chrono::milliseconds delay) {
+  accept_timer.expires_after(delay);
+  accept_timer.async_wait([this](beast::error_code ec) {
+    if (ec || !acceptor.is_open()) return;
     accept();
   });
 }

@@ -13,6 +13,8 @@ namespace {
 constexpr const char* kRecordFile = "result.json";
 constexpr const char* kHeatmapFile = "heatmap.bin";
 constexpr const char* kMaskFile = "tissue.png";
+// <data>/inference/.publish-<model>.lock: beside the model folders, not among the results.
+constexpr const char* kPublishLockPrefix = ".publish-";
 
 // Hashes and slide ids are lower-case hex or catalogue-safe tokens; nothing else becomes a path.
 bool is_safe_name(const std::string& name) {
@@ -156,20 +158,16 @@ Status InferenceStore::commit(const SlideInferenceRecord& record, const Heatmap*
     return written;
   }
   const auto final_dir = slide_dir(record.model_sha256, record.slide_id);
-  // An earlier result is moved aside first (rename cannot replace a non-empty folder), then
-  // the new one takes its place; a reader sees the old result, none, or the new one.
-  if (std::filesystem::exists(final_dir, ec)) {
-    const auto old = model_dir / staging_name(record.slide_id + "-old");
-    std::filesystem::rename(final_dir, old, ec);
-    if (!ec) std::filesystem::remove_all(old, ec);
+  // Publishing is serialised with every other writer of this model's results, in this process
+  // or another (an Indexed Job's pod and a user's own run can meet on a slide): an earlier
+  // result is moved aside (rename cannot replace a non-empty folder), then the new one takes its
+  // place; a reader sees the old result, none, or the new one, and a concurrent writer waits.
+  auto lock = FileLock::acquire(root_ / (kPublishLockPrefix + record.model_sha256 + ".lock"));
+  if (!lock.ok()) {
+    std::filesystem::remove_all(staging, ec);
+    return lock.error();
   }
-  std::filesystem::rename(staging, final_dir, ec);
-  if (ec) {
-    std::error_code ignored;
-    std::filesystem::remove_all(staging, ignored);
-    return Error{ErrorCode::io_error, "cannot move the result into " + final_dir.string() + ": " + ec.message()};
-  }
-  return {};
+  return replace_folder(staging, final_dir);
 }
 
 Result<Heatmap> InferenceStore::load_heatmap(const SlideInferenceRecord& record) const {

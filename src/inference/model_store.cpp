@@ -1,12 +1,6 @@
 #include "mcval/inference/model_store.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <tuple>
 #include <utility>
 
@@ -44,32 +38,6 @@ bool ends_with(const std::string& text, std::string_view suffix) {
 }
 
 std::string label(const ModelCard& card) { return card.name + "@" + card.version; }
-
-/// An exclusive lock on <root>/.lock for as long as the object lives.
-class StoreLock {
- public:
-  static Result<StoreLock> acquire(const fs::path& root) {
-    const auto path = root / ".lock";
-    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) return Error{ErrorCode::io_error, "cannot open " + path.string() + ": " + std::strerror(errno)};
-    while (::flock(fd, LOCK_EX) != 0) {
-      if (errno == EINTR) continue;
-      const std::string why = std::strerror(errno);
-      ::close(fd);
-      return Error{ErrorCode::io_error, "cannot lock " + path.string() + ": " + why};
-    }
-    return StoreLock(fd);
-  }
-  StoreLock(StoreLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  StoreLock& operator=(StoreLock&&) = delete;
-  ~StoreLock() {
-    if (fd_ >= 0) ::close(fd_);  // releases the lock
-  }
-
- private:
-  explicit StoreLock(int fd) : fd_(fd) {}
-  int fd_;
-};
 
 struct Package {
   fs::path card;
@@ -229,7 +197,7 @@ Result<AddedModel> ModelStore::add(const fs::path& path) const {
   std::error_code ec;
   fs::create_directories(root_, ec);
   if (ec) return Error{ErrorCode::io_error, "cannot create " + root_.string() + ": " + ec.message()};
-  MCVAL_TRY_ASSIGN(lock, StoreLock::acquire(root_));
+  MCVAL_TRY_ASSIGN(lock, FileLock::acquire(root_ / ".lock"));
   for (const auto& entry : fs::directory_iterator(root_, ec)) {
     const auto name = entry.path().filename().string();
     if (is_stale_staging_name(name)) fs::remove_all(entry.path(), ec);

@@ -39,17 +39,21 @@ Result<std::string> ReportStore::save(const nlohmann::json& report, const std::s
   std::error_code ec;
   std::filesystem::create_directories(root_, ec);
   if (ec) return Error{ErrorCode::io_error, "cannot create " + root_.string() + ": " + ec.message()};
-  const auto staging = root_ / ("." + id + ".tmp");
-  std::filesystem::remove_all(staging, ec);
+  remove_stale_staging(root_);  // what killed runs left
+  const auto staging = root_ / staging_name(id);
   std::filesystem::create_directories(staging, ec);
   if (ec) return Error{ErrorCode::io_error, "cannot create " + staging.string() + ": " + ec.message()};
-  MCVAL_TRY(write_file(staging / "report.html", html));
-  MCVAL_TRY(write_file(staging / "report.json", report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)));
-  MCVAL_TRY(write_file(staging / "per_slide.csv", per_slide_csv));
-  const auto final_dir = root_ / id;
-  std::filesystem::remove_all(final_dir, ec);
-  std::filesystem::rename(staging, final_dir, ec);
-  if (ec) return Error{ErrorCode::io_error, "cannot move the report into " + final_dir.string() + ": " + ec.message()};
+  auto write_all = [&]() -> Status {
+    MCVAL_TRY(write_file(staging / "report.html", html));
+    MCVAL_TRY(
+        write_file(staging / "report.json", report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)));
+    return write_file(staging / "per_slide.csv", per_slide_csv);
+  };
+  if (auto written = write_all(); !written.ok()) {
+    std::filesystem::remove_all(staging, ec);  // a full disk leaves no half run behind
+    return written.error();
+  }
+  MCVAL_TRY(replace_folder(staging, root_ / id));
   return id;
 }
 

@@ -80,7 +80,7 @@ class Response:
 class Server:
     """`mcval serve` on 127.0.0.1:0; the address is read from its 'listening' log line."""
 
-    def __init__(self, workspace, extra_args=(), env=None, wait_ready=True, listen="127.0.0.1:0"):
+    def __init__(self, workspace, extra_args=(), env=None, wait_ready=True, listen="127.0.0.1:0", preexec_fn=None):
         self.workspace = workspace
         self.log_lines = []
         self.stderr_text = ""  # read when the server has stopped
@@ -89,7 +89,7 @@ class Server:
         full_env = dict(os.environ)
         full_env.update(env or {})
         self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                        env=full_env, stdin=subprocess.DEVNULL)
+                                        env=full_env, stdin=subprocess.DEVNULL, preexec_fn=preexec_fn)
         self.address = None
         self._listening = threading.Event()
         self._reader = threading.Thread(target=self._read_log, daemon=True)
@@ -137,6 +137,20 @@ class Server:
 
     def post(self, path, data=b""):
         return self.request("POST", path, data=data)
+
+    def rescan(self, timeout=120):
+        """POST /api/v1/rescan (answered 202 at once with a job) and waits for the job; returns it."""
+        res = self.post("/api/v1/rescan")
+        if res.status != 202:
+            raise RuntimeError("rescan answered %d: %r" % (res.status, res.body))
+        url = res.json()["url"]
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            job = self.get(url).json()
+            if job["state"] != "running":
+                return job
+            time.sleep(0.05)
+        raise RuntimeError("the rescan job did not finish")
 
     def raw(self, payload, timeout=10):
         """Sends raw bytes on a new connection; returns what came back."""

@@ -137,7 +137,7 @@ class BadInputTest(unittest.TestCase):
         res = self.server.get("/iiif/3/%s/0,0,300,300/max/0/default.jpg" % doomed)
         self.assertIn(res.status, (404, 410))
         # After a rescan the catalogue knows it was removed.
-        self.assertEqual(self.server.post("/api/v1/rescan").json()["removed"], 1)
+        self.assertEqual(self.server.rescan()["result"]["removed"], 1)
         self.assert_error("/dzi/%s.dzi" % doomed, 410, "slide_gone")
         self.assertNotIn("doomed.svs", slide_ids(self.server))
         self.assert_still_serving()

@@ -238,10 +238,10 @@ class ServerTest(unittest.TestCase):
         self.fail("no access log line for the request")
 
     def test_rescan_on_request(self):
-        res = self.server.post("/api/v1/rescan")
-        self.assertEqual(res.status, 200)
-        self.assertEqual(res.json()["seen"], 2)
-        self.assertEqual(res.json()["unchanged"], 2)
+        job = self.server.rescan()
+        self.assertEqual(job["state"], "succeeded")
+        self.assertEqual(job["result"]["seen"], 2)
+        self.assertEqual(job["result"]["unchanged"], 2)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -219,6 +220,54 @@ TEST_F(CatalogScannerTest, DeletedFileIsMarkedRemovedAndKept) {
   EXPECT_EQ(s.added, 1);
   EXPECT_EQ(source_.opens(), 3);
   EXPECT_EQ(catalog_->find_slide(id)->status, SlideStatus::ok);
+}
+
+// Regression (issue 19): records were committed in batches of 256 only, so a scan killed while
+// it probed a slow file (multi-gigabyte slides on NFS) had kept nothing of what it finished.
+TEST_F(CatalogScannerTest, FinishedRecordsAreCommittedByTimeWhileASlowFileIsProbed) {
+  for (const char* name : {"a/one.svs", "a/two.svs", "a/three.svs"}) write_slide(name, name);
+  write_slide("a/slow.svs", "slow");
+  bool others_committed = false;
+  source_.on_open = [&](const fs::path& path) {
+    if (path.filename() != "slow.svs") return;
+    // Held until the other three are in the catalogue (they are probed by the other thread).
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!others_committed && std::chrono::steady_clock::now() < deadline) {
+      auto listed = catalog_->list_slides(std::nullopt, false);
+      others_committed = listed.ok() && listed->size() == 3;
+      if (!others_committed) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  };
+  ScanOptions options;
+  options.threads = 2;
+  options.commit_interval = std::chrono::milliseconds(20);
+  EXPECT_EQ(scan(options).added, 4);
+  EXPECT_TRUE(others_committed) << "nothing was committed while the slow file was probed";
+  EXPECT_EQ(slides().size(), 4u);
+}
+
+TEST_F(CatalogScannerTest, StopEndsTheScanCancelledKeepingWhatItFinishedAndRemovingNothing) {
+  write_slide("a/gone.svs", "gone");
+  const auto gone = dir_.path() / "slides/a/gone.svs";
+  scan();
+  fs::remove(gone);
+  for (const char* name : {"a/one.svs", "a/two.svs", "a/three.svs"}) write_slide(name, name);
+  std::atomic<bool> stop{false};
+  source_.on_open = [&stop](const fs::path&) { stop = true; };  // stopped during the first file
+  ScanOptions options;
+  options.stop = &stop;
+  CatalogScanner scanner(*catalog_, source_);
+  auto stopped = scanner.scan(root(), options);
+  ASSERT_FALSE(stopped.ok());
+  EXPECT_EQ(stopped.error().code, ErrorCode::cancelled);
+  EXPECT_EQ(slides().size(), 2u);  // gone.svs, not marked removed on a partial scan, and the file in hand
+  EXPECT_EQ(catalog_->find_slide(make_slide_id("a/gone.svs"))->status, SlideStatus::ok);
+
+  source_.on_open = nullptr;
+  const ScanSummary s = scan();
+  EXPECT_EQ(s.added, 2);
+  EXPECT_EQ(s.unchanged, 1);
+  EXPECT_EQ(s.removed, 1);
 }
 
 TEST_F(CatalogScannerTest, UnreadableFileIsRecordedWithTheReason) {

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -14,7 +15,8 @@ namespace mcval::catalog::testing {
 // - files whose content starts with "BAD" fail with slide_unreadable;
 // - files whose content starts with "VANISH" are deleted by open() (a file that disappears
 //   between probing and hashing).
-// Counts open() calls. Thread-safe.
+// Counts open() calls and calls `on_open` (when set, before any test's scan) with each path.
+// Thread-safe.
 class FakeSlideSource final : public slide::SlideSource {
  public:
   static constexpr const char* kBadReason = "Unsupported or missing image file";
@@ -34,6 +36,7 @@ class FakeSlideSource final : public slide::SlideSource {
 
   Result<std::shared_ptr<const slide::SlideReader>> open(const std::filesystem::path& path) const override {
     ++opens_;
+    if (on_open) on_open(path);
     std::string head(6, '\0');
     {
       std::ifstream in(path, std::ios::binary);
@@ -46,6 +49,7 @@ class FakeSlideSource final : public slide::SlideSource {
   }
 
   int opens() const { return opens_.load(); }
+  std::function<void(const std::filesystem::path&)> on_open;
 
  private:
   class Reader final : public slide::SlideReader {

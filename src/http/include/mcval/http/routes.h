@@ -14,11 +14,12 @@
 #include "mcval/audit/audit_log.h"
 #include "mcval/audit/read_aggregator.h"
 #include "mcval/catalog/slide_catalog.h"
+#include "mcval/common/job_registry.h"
 #include "mcval/common/result.h"
 #include "mcval/http/metrics.h"
+#include "mcval/http/router.h"
 #include "mcval/inference/inference_store.h"
 #include "mcval/inference/model_store.h"
-#include "mcval/http/router.h"
 #include "mcval/tiles/tile_service.h"
 #include "mcval/validation/report_store.h"
 
@@ -28,9 +29,11 @@ namespace mcval::http {
 struct ServiceState {
   std::atomic<bool> ready{false};  ///< true once the first catalogue scan finished
   std::atomic<bool> stopping{false};  ///< true from SIGTERM on: /readyz answers 503
-  /// Runs a catalogue scan now and returns its summary as JSON (set by the application).
-  std::function<Result<nlohmann::json>()> rescan;
-
+  /// Starts a catalogue scan as a background job, or returns the scan already running (set by
+  /// the application; POST /api/v1/rescan). The Notify functions are the JobRegistry's.
+  std::function<JobRegistry::Started(JobRegistry::Notify on_started, JobRegistry::Notify on_finished)> start_rescan;
+  /// The background jobs (GET /api/v1/rescan/{id}); null: none.
+  const JobRegistry* jobs = nullptr;
   /// Why the shared store does not answer now (empty while it does); set by the catalogue
   /// watcher, shown by /readyz. Thread-safe.
   void set_database_problem(std::string problem) {

@@ -37,6 +37,9 @@ struct ServerOptions {
   /// Limits of requests without a valid principal per client address (see dispatch); null:
   /// none. Must outlive the server.
   UserLimits* address_limits = nullptr;
+  /// Most connections open at once; at the limit, accepting pauses (new connections wait in the
+  /// kernel's queue) until one closes. 0: no limit of the server's own.
+  std::size_t max_connections = 0;
 };
 
 class HttpServer {

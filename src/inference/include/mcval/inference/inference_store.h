@@ -1,8 +1,9 @@
 #pragma once
 // Inference results under <data>/inference/<model sha256>/<slide id>/: result.json (what was
 // done, the slide scores, the geometry), heatmap.bin and tissue.png. A result is written into a
-// staging folder and renamed into place, so it is complete or absent; a failed slide has a
-// result.json with status "failed" and the reason.
+// staging folder and renamed into place, so it is complete or absent, under a lock on
+// <data>/inference/.publish-<model>.lock, so that writers in several processes never race on a
+// slide; a failed slide has a result.json with status "failed" and the reason.
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -58,8 +59,9 @@ class InferenceStore {
 
   /// The stored result of a model on a slide; nullopt when there is none.
   Result<std::optional<SlideInferenceRecord>> find(const std::string& model_sha256, const std::string& slide_id) const;
-  /// Stores a result (replacing any earlier one for the same model and slide). heatmap and mask
-  /// are required for status "ok" and ignored otherwise.
+  /// Stores a result (replacing any earlier one for the same model and slide; of two writers at
+  /// once, in any processes, the last to publish wins and neither fails). heatmap and mask are
+  /// required for status "ok" and ignored otherwise.
   Status commit(const SlideInferenceRecord& record, const Heatmap* heatmap, const TissueMask* mask) const;
   Result<Heatmap> load_heatmap(const SlideInferenceRecord& record) const;
   /// The tissue mask as PNG bytes.

@@ -25,8 +25,9 @@ class ReportStore {
 
   explicit ReportStore(std::filesystem::path root);
 
-  /// Stores a run atomically (written to a temporary folder, then renamed into place,
-  /// replacing an earlier run with the same id). Returns the run id.
+  /// Stores a run atomically (written to a staging folder, then renamed into place, replacing an
+  /// earlier run with the same id); a failed write (a full disk) leaves nothing behind, and
+  /// staging left by killed runs is removed. Returns the run id.
   Result<std::string> save(const nlohmann::json& report, const std::string& html, const std::string& per_slide_csv);
   /// One summary per stored run, newest first: id, created_at, dataset name and hash,
   /// threshold, n, centres, pooled AUC.
