@@ -3,15 +3,18 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "mcval/common/clock.h"
 #include "mcval/stats/binary.h"
 #include "mcval/stats/bootstrap.h"
 #include "mcval/stats/calibration.h"
+#include "mcval/stats/decision_curve.h"
 #include "mcval/stats/kappa.h"
 #include "mcval/stats/meta.h"
 #include "mcval/stats/roc.h"
+#include "mcval/stats/smoothed_calibration.h"
 #include "report_json.h"
 
 namespace mcval::validation {
@@ -37,12 +40,7 @@ struct Group {
   std::vector<std::string> grade_patients;
 };
 
-/// A reproducible seed per group, so each group's bootstrap is independent of the others.
-std::uint64_t group_seed(std::uint64_t seed, const std::string& name) {
-  std::uint64_t h = 1469598103934665603ULL;  // FNV-1a
-  for (unsigned char c : name) h = (h ^ c) * 1099511628211ULL;
-  return seed ^ h;
-}
+using detail::group_seed;
 
 json roc_points(const stats::RocCurve& curve) {
   json points = json::array();
@@ -72,7 +70,7 @@ json group_stats(const Group& g, double threshold, const ValidationOptions& opti
     out["auc"] = interval_json(delong->auc, delong->ci);
     out["auc"]["se_delong"] = delong->se;
     out["auc"]["ci_logit"] = {{"low", number_or_null(delong->ci_logit.low)}, {"high", number_or_null(delong->ci_logit.high)}};
-    if (auc_out) *auc_out = {delong->auc, delong->variance};
+    if (auc_out) *auc_out = {delong->auc, delong->variance, delong->n_positive, delong->n_negative};
   } else {
     out["auc"] = {{"estimate", nullptr}, {"ci_low", nullptr}, {"ci_high", nullptr}, {"se_delong", nullptr}};
     notes.push_back("AUC not available: " + delong.error().detail);
@@ -142,9 +140,54 @@ json group_stats(const Group& g, double threshold, const ValidationOptions& opti
     notes.push_back("calibration-in-the-large not available: " + citl.error().detail);
   }
   calibration["intercept_definition"] = "calibration-in-the-large: logistic intercept with logit(p) as offset";
+  calibration["smoothed"] = nullptr;
+  if (auto smooth = stats::smoothed_calibration(g.labels, g.scores); smooth.ok()) {
+    json curve = {{"predicted", smooth->curve_predicted}, {"observed", smooth->curve_observed},
+                  {"band_low", nullptr}, {"band_high", nullptr}};
+    if (options.bootstrap_replicates >= 2) {
+      stats::BootstrapOptions smooth_boot = boot;
+      smooth_boot.seed = seed ^ detail::kSmoothedCalibrationSeedSalt;
+      if (auto band = stats::bootstrap_smoothed_calibration(g.labels, g.scores, clusters, smooth->curve_predicted,
+                                                            smooth_boot);
+          band.ok()) {
+        json low = json::array(), high = json::array();
+        for (const auto& i : *band) {
+          low.push_back(number_or_null(i.low));
+          high.push_back(number_or_null(i.high));
+        }
+        curve["band_low"] = low;
+        curve["band_high"] = high;
+      } else {
+        notes.push_back("smoothed calibration band not available: " + band.error().detail);
+      }
+    }
+    calibration["smoothed"] = {{"method", stats::kSmoothedCalibrationMethod},
+                               {"ici", smooth->ici}, {"e50", smooth->e50}, {"e90", smooth->e90},
+                               {"emax", smooth->emax}, {"curve", curve}};
+  } else {
+    notes.push_back("smoothed calibration not available: " + smooth.error().detail);
+  }
   out["calibration"] = calibration;
 
   if (auto curve = stats::roc_curve(g.labels, g.scores); curve.ok()) out["roc"] = roc_points(*curve);
+
+  const std::vector<double> grid = detail::decision_thresholds(threshold);
+  if (auto dca = stats::decision_curve(g.labels, g.scores, grid); dca.ok()) {
+    std::optional<stats::DecisionCurveBand> band;
+    if (options.bootstrap_replicates >= 2) {
+      stats::BootstrapOptions dca_boot = boot;
+      dca_boot.seed = seed ^ detail::kDecisionCurveSeedSalt;
+      if (auto b = stats::bootstrap_decision_curve(g.labels, g.scores, clusters, grid, dca_boot); b.ok()) {
+        band = std::move(*b);
+      } else {
+        notes.push_back("decision curve band not available: " + b.error().detail);
+      }
+    }
+    out["decision_curve"] = detail::decision_curve_json(
+        *dca, band ? &*band : nullptr, threshold, "pointwise percentile, slides resampled by patient (not stratified)");
+  } else {
+    notes.push_back("decision curve not available: " + dca.error().detail);
+  }
 
   if (with_grades && !g.grades_true.empty()) {
     if (auto k = stats::quadratic_weighted_kappa(g.grades_true, g.grades_pred, kIsupClasses, options.confidence); k.ok()) {
@@ -286,7 +329,7 @@ Result<json> build_report(const dataset::Dataset& dataset, const dataset::Predic
     stats::CentreAuc auc;
     centre_stats[name] = group_stats(group, threshold, options, group_seed(options.seed, name), true, &auc);
     if (options.development_centre && name == *options.development_centre) centre_stats[name]["development"] = true;
-    if (std::isfinite(auc.auc) && auc.auc > 0 && auc.auc < 1 && auc.variance > 0) {
+    if (std::isfinite(auc.auc)) {
       aucs.push_back(auc);
       pooled_names.push_back(name);
     }
