@@ -612,7 +612,7 @@ test('report: the stored validation report is listed in the viewer and its figur
     assert.match(href, /^\/reports\/[0-9a-f]{16}\/report\.html$/);
 
     await page.goto(`${ctx.baseUrl}${href}`);
-    for (const id of ['roc-plot', 'forest-plot', 'calibration-plot']) {
+    for (const id of ['roc-plot', 'forest-plot', 'calibration-plot', 'decision-curve-plot']) {
       const figure = page.locator(`svg#${id}`);
       await figure.waitFor({ timeout: 10_000 });
       const box = await figure.boundingBox();
@@ -629,7 +629,9 @@ test('report: the stored validation report is listed in the viewer and its figur
       });
       assert.ok(plotted.points > 0, `${id} plots data points`);
       assert.ok(plotted.shapes > 5, `${id} draws shapes`);
-      const shot = decodePng(await figure.screenshot());
+      const png = await figure.screenshot();
+      await writeFile(path.join(ARTIFACTS, `report-${id}.png`), png);
+      const shot = decodePng(png);
       const stats = luminanceStats(shot, { x: 0, y: 0, width: shot.width, height: shot.height });
       assert.ok(stats.stddev > 10 && stats.nearWhite < 0.98, `${id} is not blank: ${JSON.stringify(stats)}`);
     }
