@@ -538,6 +538,44 @@ void write_roc(const ReportData& r, std::string& out) {
          escape(trimmed(r.threshold)) + ".</figcaption></figure></section>";
 }
 
+void write_subgroups(const ReportData& r, const Context& ctx, std::string& out) {
+  out += "<div id=\"subgroups\"><h3>Subgroups</h3>";
+  if (r.subgroups.empty()) {
+    out += na_note("Subgroup results") + "</div>";
+    return;
+  }
+  for (const SubgroupVariable& v : r.subgroups) {
+    out += "<figure>" + subgroup_forest_svg(v, ctx.ci_label) + "<figcaption>AUC by " + escape(v.name) + " with its " +
+           escape(ctx.ci_label) + " (DeLong), across all centres and within each centre. Hollow squares: small "
+           "subgroups, too imprecise to read.";
+    if (v.not_given > 0) out += " " + std::to_string(v.not_given) + " " + escape(ctx.units) + " without a value are left out.";
+    out += "</figcaption></figure>";
+    out += "<table class=\"subgroup-table\" id=\"subgroup-" + escape(v.name) + "\"><thead><tr><th>Centre</th><th>" +
+           escape(v.name) + "</th><th>n (positive)</th><th>AUC</th><th>Sensitivity</th><th>Specificity</th></tr>"
+           "</thead><tbody>";
+    for (const SubgroupRow& row : v.rows) {
+      out += "<tr" + std::string(row.small ? " class=\"small\"" : "") + "><td>" +
+             escape(row.scope.empty() ? "All centres" : row.scope) + "</td><td>" + escape(row.level) +
+             (row.small ? " <span class=\"note\">(small)</span>" : "") + "</td><td>" + std::to_string(row.n) + " (" +
+             std::to_string(row.n_positive) + ")</td><td>" + escape(estimate_text(row.auc)) + "</td><td>" +
+             escape(estimate_text(row.sensitivity)) + "</td><td>" + escape(estimate_text(row.specificity)) + "</td></tr>";
+    }
+    out += "</tbody></table><ul class=\"subgroup-tests\">";
+    for (const SubgroupTest& t : v.tests) {
+      out += "<li>" + escape(t.scope.empty() ? "All centres" : t.scope) + ": ";
+      if (t.method && t.p) {
+        out += escape(*t.method) + ", statistic " + escape(fixed_or_na(t.statistic, 2)) +
+               (t.df ? ", df " + escape(fixed(*t.df, 1)) : std::string()) + ", " + escape(p_text(*t.p));
+      } else {
+        out += "no test (fewer than two " + escape(v.name) + " levels with an AUC)";
+      }
+      out += "</li>";
+    }
+    out += "</ul>";
+  }
+  out += "</div>";
+}
+
 void write_forest(const ReportData& r, const Context& ctx, std::string& out) {
   out += "<section id=\"forest\"><h2>5. Forest plot and heterogeneity</h2>";
   bool any = r.heterogeneity.random_effects.estimate.has_value();
@@ -573,6 +611,7 @@ void write_forest(const ReportData& r, const Context& ctx, std::string& out) {
            ") have no logit and a DeLong variance of 0; they enter the meta-analysis by a " +
            escape(het.boundary_method.value_or("continuity correction")) + ".</p>";
   }
+  write_subgroups(r, ctx, out);
   out += "</section>";
 }
 

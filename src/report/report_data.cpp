@@ -374,6 +374,59 @@ FlowRow read_flow_row(Reader& reader, const std::string& centre, const json& val
   return row;
 }
 
+void read_subgroup_scope(Reader& reader, const json& value, const std::string& scope, const std::string& path,
+                         SubgroupVariable& out) {
+  if (const json* levels = reader.object(value, "levels", path)) {
+    for (auto it = levels->begin(); it != levels->end(); ++it) {
+      if (!it.value().is_object()) continue;
+      const std::string here = join_path(join_path(path, "levels"), it.key());
+      SubgroupRow row;
+      row.scope = scope;
+      row.level = it.key();
+      row.n = reader.count(it.value(), "n", here).value_or(0);
+      row.n_positive = reader.count(it.value(), "n_positive", here).value_or(0);
+      row.auc = reader.estimate(it.value(), "auc", here);
+      row.sensitivity = reader.estimate(it.value(), "sensitivity", here);
+      row.specificity = reader.estimate(it.value(), "specificity", here);
+      const auto small = it.value().find("small");
+      row.small = small != it.value().end() && small->is_boolean() && small->get<bool>();
+      out.rows.push_back(std::move(row));
+    }
+  }
+  if (const json* test = reader.object(value, "test", path)) {
+    const std::string here = join_path(path, "test");
+    out.tests.push_back({scope, reader.text(*test, "method", here), reader.number(*test, "statistic", here),
+                         reader.number(*test, "df", here), reader.number(*test, "p", here)});
+  }
+}
+
+std::vector<SubgroupVariable> read_subgroups(Reader& reader, const json& value) {
+  std::vector<SubgroupVariable> out;
+  const json* names = reader.array(value, "variables", "subgroups");
+  if (names == nullptr) return out;
+  for (const json& name : *names) {
+    if (!name.is_string()) continue;
+    const std::string path = join_path("subgroups", name.get<std::string>());
+    const json* variable = reader.object(value, name.get<std::string>(), "subgroups");
+    if (variable == nullptr) continue;
+    SubgroupVariable v;
+    v.name = name.get<std::string>();
+    v.not_given = reader.count(*variable, "not_given", path).value_or(0);
+    if (const json* pooled = reader.object(*variable, "pooled", path)) {
+      read_subgroup_scope(reader, *pooled, "", join_path(path, "pooled"), v);
+    }
+    if (const json* centres = reader.object(*variable, "centres", path)) {
+      for (auto it = centres->begin(); it != centres->end(); ++it) {
+        if (it.value().is_object()) {
+          read_subgroup_scope(reader, it.value(), it.key(), join_path(join_path(path, "centres"), it.key()), v);
+        }
+      }
+    }
+    if (!v.rows.empty()) out.push_back(std::move(v));
+  }
+  return out;
+}
+
 Heterogeneity read_heterogeneity(Reader& reader, const json& value) {
   const std::string path = "heterogeneity";
   Heterogeneity out;
@@ -540,6 +593,7 @@ Result<ReportData> read_report(const nlohmann::json& report) {
   if (pooled != nullptr) out.pooled = read_centre_stats(reader, *pooled, "pooled");
   if (centres != nullptr) out.centres = read_centres(reader, *centres, "centres");
   if (heterogeneity != nullptr) out.heterogeneity = read_heterogeneity(reader, *heterogeneity);
+  if (const json* subgroups = reader.object(report, "subgroups", root)) out.subgroups = read_subgroups(reader, *subgroups);
 
   if (const json* patient = reader.object(report, "patient_level", root)) {
     out.has_patient_level = true;

@@ -124,6 +124,34 @@ struct Heterogeneity {
   std::optional<std::string> note;             ///< why the meta-analysis is missing
 };
 
+/// One level of a subgroup variable, across all centres (scope "") or within one centre.
+struct SubgroupRow {
+  std::string scope;
+  std::string level;
+  std::int64_t n = 0;
+  std::int64_t n_positive = 0;
+  Estimate auc;
+  Estimate sensitivity;
+  Estimate specificity;
+  bool small = false;
+};
+
+/// The test of a difference in AUC between the levels of one scope.
+struct SubgroupTest {
+  std::string scope;
+  std::optional<std::string> method;
+  std::optional<double> statistic;
+  std::optional<double> df;
+  std::optional<double> p;
+};
+
+struct SubgroupVariable {
+  std::string name;
+  std::vector<SubgroupRow> rows;  ///< all centres first, then each centre
+  std::vector<SubgroupTest> tests;
+  std::int64_t not_given = 0;
+};
+
 struct MisclassifiedSlide {
   std::string slide_id;
   std::string centre;
@@ -196,6 +224,7 @@ struct ReportData {
   CentreStats pooled;
   std::vector<NamedStats> centres;  // sorted by name
   Heterogeneity heterogeneity;
+  std::vector<SubgroupVariable> subgroups;
 
   CentreStats patient_pooled;
   std::vector<NamedStats> patient_centres;

@@ -554,4 +554,71 @@ std::string decision_curve_svg(const ReportData& report) {
   return svg;
 }
 
+std::string subgroup_forest_svg(const SubgroupVariable& variable, const std::string& ci_label) {
+  constexpr double width = 960, name_x = 8, n_x = 330, plot_left = 360, plot_right = 746, text_x = 768;
+  constexpr double header_y = 20, first_row = 46, row_height = 22;
+  double low = 0.5;
+  for (const SubgroupRow& r : variable.rows) {
+    if (r.auc.ci_low) low = std::min(low, *r.auc.ci_low);
+    if (r.auc.estimate) low = std::min(low, *r.auc.estimate);
+  }
+  low = std::max(0.0, std::floor(low * 10.0 + 1e-9) / 10.0);
+  const auto x_of = [&](double auc) { return plot_left + (std::clamp(auc, low, 1.0) - low) / (1.0 - low) * (plot_right - plot_left); };
+  std::int64_t max_n = 1;
+  std::size_t marks = 0, scopes = 0;
+  std::string previous = "\x01";
+  for (const SubgroupRow& r : variable.rows) {
+    max_n = std::max(max_n, r.n);
+    marks += r.auc.estimate ? 1 : 0;
+    if (r.scope != previous) ++scopes;
+    previous = r.scope;
+  }
+  const double rows = static_cast<double>(variable.rows.size() + scopes);
+  const double axis_y = first_row + rows * row_height;
+  const double height = axis_y + 46;
+  std::string svg = svg_open("subgroup-forest-" + variable.name, width, height, marks,
+                             "Forest plot of AUC by " + variable.name,
+                             "AUC with " + ci_label + " for each " + variable.name +
+                                 ", across all centres and within each centre; hollow squares mark small subgroups.");
+  svg += text_element(name_x, header_y, escape(variable.name), "font-weight=\"600\"");
+  svg += text_element(n_x, header_y, "n", "font-weight=\"600\" text-anchor=\"end\"");
+  svg += text_element(text_x, header_y, escape("AUC (" + ci_label + ")"), "font-weight=\"600\"");
+  svg += line_element(0, header_y + 8, width, header_y + 8, "stroke=\"#bbb\"");
+  svg += line_element(x_of(0.5), first_row - 14, x_of(0.5), axis_y, "stroke=\"#777\" stroke-dasharray=\"4 3\"");
+  double y = first_row;
+  previous = "\x01";
+  for (const SubgroupRow& r : variable.rows) {
+    if (r.scope != previous) {
+      svg += text_element(name_x, y + 4, escape(r.scope.empty() ? "All centres" : truncate(r.scope, 40)),
+                          "font-weight=\"600\" font-style=\"italic\"");
+      previous = r.scope;
+      y += row_height;
+    }
+    svg += text_element(name_x + 16, y + 4, escape(truncate(r.level, 38) + (r.small ? " (small)" : "")));
+    svg += text_element(n_x, y + 4, std::to_string(r.n), "text-anchor=\"end\"");
+    svg += text_element(text_x, y + 4, escape(estimate_text(r.auc)));
+    if (r.auc.estimate) {
+      if (r.auc.ci_low && r.auc.ci_high) {
+        svg += line_element(x_of(*r.auc.ci_low), y, x_of(*r.auc.ci_high), y, "stroke=\"#333\" stroke-width=\"1.5\"");
+      }
+      const double side = 5.0 + 9.0 * std::sqrt(static_cast<double>(r.n) / static_cast<double>(max_n));
+      svg += "<rect class=\"subgroup-mark\" data-level=\"" + escape(r.level) + "\" data-small=\"" +
+             (r.small ? "true" : "false") + "\" x=\"" + coord(x_of(*r.auc.estimate) - side / 2) + "\" y=\"" +
+             coord(y - side / 2) + "\" width=\"" + coord(side) + "\" height=\"" + coord(side) + "\" fill=\"" +
+             (r.small ? "#fff" : "#0072B2") + "\" stroke=\"#0072B2\" stroke-width=\"1.5\"><title>" +
+             escape(r.level + ": AUC " + estimate_text(r.auc) + ", n = " + std::to_string(r.n)) + "</title></rect>";
+    }
+    y += row_height;
+  }
+  svg += line_element(plot_left, axis_y, plot_right, axis_y, "stroke=\"#444\"");
+  for (int t = static_cast<int>(std::lround(low * 10)); t <= 10; ++t) {
+    const double v = t / 10.0;
+    svg += line_element(x_of(v), axis_y, x_of(v), axis_y + 4, "stroke=\"#444\"");
+    svg += text_element(x_of(v), axis_y + 16, fixed(v, 1), "text-anchor=\"middle\" fill=\"#444\"");
+  }
+  svg += text_element((plot_left + plot_right) / 2, axis_y + 34, "AUC", "text-anchor=\"middle\" font-size=\"13\"");
+  svg += "</svg>";
+  return svg;
+}
+
 }  // namespace mcval::report

@@ -33,4 +33,8 @@ std::string calibration_svg(const ReportData& report);
 // decision threshold.
 std::string decision_curve_svg(const ReportData& report);
 
+// id="subgroup-forest-<variable>": AUC with its interval per level of a subgroup variable, all
+// centres first and then within each centre; small subgroups hollow.
+std::string subgroup_forest_svg(const SubgroupVariable& variable, const std::string& ci_label);
+
 }  // namespace mcval::report

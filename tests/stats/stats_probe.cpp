@@ -154,6 +154,18 @@ json binary_sections(const json& request, std::span<const int> labels, std::span
       out["bootstrap_auc_clustered"] = section(st::bootstrap_auc(labels, scores, groups, options), bootstrap_json);
     }
   }
+  if (request.contains("independent")) {
+    const auto other_labels = request["independent"]["labels"].get<std::vector<int>>();
+    const auto other_scores = doubles(request["independent"]["scores"]);
+    const auto a = st::delong_auc(labels, scores, options.confidence);
+    const auto b = st::delong_auc(other_labels, other_scores, options.confidence);
+    if (a.ok() && b.ok()) {
+      out["unpaired"] = section(st::unpaired_delong_test(*a, *b, options.confidence), [](const st::UnpairedDeLongTest& t) {
+        return json{{"difference", t.difference}, {"se_difference", t.se_difference}, {"z", number(t.z)}, {"df", t.df},
+                    {"p_value", t.p_value}, {"ci_difference", interval(t.ci_difference)}};
+      });
+    }
+  }
   if (request.contains("decision_thresholds")) {
     const std::vector<double> grid = doubles(request["decision_thresholds"]);
     const auto curve_json = [](const st::DecisionCurve& c) {

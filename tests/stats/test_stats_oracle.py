@@ -450,6 +450,44 @@ class TestAgainstStatsmodels(Helpers):
         self.assertIsNone(m["prediction_interval"])
 
 
+UNPAIRED_SCRIPT = r"""
+suppressMessages(library(pROC))
+a <- read.csv(commandArgs(trailingOnly = TRUE)[1]); b <- read.csv(commandArgs(trailingOnly = TRUE)[2])
+r1 <- roc(a$label, a$score, levels = c(0, 1), direction = "<", quiet = TRUE)
+r2 <- roc(b$label, b$score, levels = c(0, 1), direction = "<", quiet = TRUE)
+t <- roc.test(r1, r2, method = "delong", paired = FALSE)
+cat(sprintf("%.17g", c(t$statistic, t$p.value)), "\n")
+"""
+
+
+class TestUnpairedDeLongAgainstPROC(Helpers):
+    """The subgroup test: DeLong for two independent AUCs, against pROC's roc.test(paired = FALSE)."""
+
+    def test_two_independent_subgroups(self):
+        for first, second in [("continuous_500", "small_ties"), ("ties_2000", "unbalanced_1_20"),
+                              ("perfect", "continuous_500")]:
+            with self.subTest(pair=(first, second)):
+                a, b = DATASETS[first], DATASETS[second]
+                with tempfile.TemporaryDirectory() as tmp:
+                    paths = []
+                    for name, d in ((first, a), (second, b)):
+                        path = os.path.join(tmp, name + ".csv")
+                        with open(path, "w", newline="") as f:
+                            writer = csv.writer(f)
+                            writer.writerow(["label", "score"])
+                            for label, score in zip(d["labels"], d["scores"]):
+                                writer.writerow([int(label), repr(float(score))])
+                        paths.append(path)
+                    done = subprocess.run(["Rscript", "-e", UNPAIRED_SCRIPT] + paths, capture_output=True, text=True,
+                                          timeout=120)
+                    self.assertEqual(done.returncode, 0, done.stderr)
+                z, p = (float(v) for v in done.stdout.split())
+                mine = probe({"labels": a["labels"].tolist(), "scores": a["scores"].tolist(), "bootstrap": False,
+                              "independent": {"labels": b["labels"].tolist(), "scores": b["scores"].tolist()}})
+                self.assertClose(mine["unpaired"]["z"], z, mixed=True, tol=1e-12, msg="z")
+                self.assertClose(mine["unpaired"]["p_value"], p, mixed=True, tol=1e-12, msg="p")
+
+
 METAFOR_SCRIPT = r"""
 suppressMessages({library(pROC); library(metafor)})
 out <- function(name, key, v) cat(name, key, sprintf("%.17g", as.numeric(v)), "\n")

@@ -532,6 +532,40 @@ json make_example_report() {
                              {"excluded", total_flow_excluded},
                              {"failed_inference", total_failed},
                              {"analysed", total_n}};
+
+  // Subgroups: each centre has its own scanner, so across centres the scanners differ as the
+  // centres do; within a centre there is one level and no test.
+  const auto cell = [](const json& stats, bool small) {
+    json c = {{"n", stats["n"]}, {"n_positive", stats["n_positive"]}, {"small", small}, {"auc", stats["auc"]},
+              {"sensitivity", stats["sensitivity"]}, {"specificity", stats["specificity"]}};
+    if (small) c["note"] = "small subgroup";
+    return c;
+  };
+  const std::vector<std::string> scanners = {"Aperio GT450", "Hamamatsu S360", "Philips UFS"};
+  json levels = json::object(), within = json::object();
+  std::vector<std::pair<double, double>> auc_se;
+  std::size_t index = 0;
+  for (const auto& [name, stats] : centres.items()) {
+    const std::string scanner = scanners[index++ % scanners.size()];
+    levels[scanner] = cell(stats, false);
+    auc_se.emplace_back(stats["auc"]["estimate"].get<double>(), stats["auc"]["se_delong"].get<double>());
+    within[name] = {{"levels", {{scanner, cell(stats, false)}}},
+                    {"test", {{"levels", {scanner}}, {"method", nullptr}, {"statistic", nullptr}, {"df", nullptr},
+                              {"p", nullptr}, {"note", "fewer than two levels with an AUC and a positive variance"}}}};
+  }
+  double sum_w = 0, sum_wy = 0;
+  for (const auto& [a, se] : auc_se) sum_w += 1 / (se * se), sum_wy += a / (se * se);
+  double scanner_q = 0;
+  for (const auto& [a, se] : auc_se) scanner_q += (a - sum_wy / sum_w) * (a - sum_wy / sum_w) / (se * se);
+  report["subgroups"] = {
+      {"variables", {"scanner"}},
+      {"small_below", {{"slides", 30}, {"per_class", 5}}},
+      {"scanner",
+       {{"not_given", 0},
+        {"pooled", {{"levels", levels},
+                    {"test", {{"levels", scanners}, {"method", "Cochran's Q on the DeLong variances (chi-square, k - 1 df)"},
+                              {"statistic", r4(scanner_q)}, {"df", 2}, {"p", r4(std::exp(-scanner_q / 2))}}}}},
+        {"centres", within}}}};
   return report;
 }
 

@@ -227,6 +227,23 @@ TEST(HtmlReport, SmoothedCalibrationCurveBandAndErrorsInThePanels) {
   EXPECT_NE(svg.find("ICI 0.031 · E50 0.025 · E90 0.070"), std::string::npos);
 }
 
+TEST(HtmlReport, SubgroupForestPlotTableAndTestPerVariable) {
+  json report = testing::make_example_report();
+  const std::string html = render(report);
+  const std::string svg = element(html, "svg", "subgroup-forest-scanner");
+  ASSERT_FALSE(svg.empty());
+  EXPECT_EQ(count(svg, "class=\"subgroup-mark\""), 6u);  // 3 scanners across centres, 1 within each centre
+  const std::string table = element(html, "table", "subgroup-scanner");
+  EXPECT_NE(table.find("<td>Aperio GT450</td>"), std::string::npos);
+  EXPECT_NE(html.find("All centres: Cochran"), std::string::npos);
+  EXPECT_NE(html.find("no test (fewer than two scanner levels with an AUC)"), std::string::npos);
+  // A small subgroup is hollow and says so.
+  report["subgroups"]["scanner"]["pooled"]["levels"]["Aperio GT450"]["small"] = true;
+  const std::string small = render(report);
+  EXPECT_EQ(count(element(small, "svg", "subgroup-forest-scanner"), "data-small=\"true\""), 1u);
+  EXPECT_NE(element(small, "table", "subgroup-scanner").find("(small)"), std::string::npos);
+}
+
 TEST(HtmlReport, CalibrationPlotHasAPanelPerCentreAndPooled) {
   const json report = testing::make_example_report();
   const std::string svg = element(render(report), "svg", "calibration-plot");
