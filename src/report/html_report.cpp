@@ -990,11 +990,14 @@ constexpr ChecklistItem kChecklist[] = {
      "<a href=\"#forest\">&sect;5</a>; methods: <a href=\"#study\">&sect;1</a>."},
     {"TRIPOD+AI", "12e", "Performance measures and plots", Coverage::answered,
      "Methods: <a href=\"#study\">&sect;1</a>; discrimination, accuracy and calibration: "
-     "<a href=\"#centres\">&sect;3</a>, <a href=\"#roc\">&sect;4</a>, <a href=\"#calibration\">&sect;6</a>."},
+     "<a href=\"#centres\">&sect;3</a>, <a href=\"#roc\">&sect;4</a>, <a href=\"#calibration\">&sect;6</a>; "
+     "clinical utility (decision curves): <a href=\"#utility\">&sect;7</a>."},
     {"TRIPOD+AI", "12g", "How predictions were calculated", Coverage::partial,
      "Model name, version and SHA-256, or the SHA-256 of the imported predictions: <a href=\"#study\">&sect;1</a>."},
-    {"TRIPOD+AI", "14", "Fairness", Coverage::external,
-     "Subgroups other than centre are not analysed in this report: study protocol."},
+    {"TRIPOD+AI", "14", "Fairness", Coverage::partial,
+     "AUC, sensitivity and specificity by scanner and by specimen type, across and within centres, with a "
+     "test of difference: <a href=\"#subgroups\">&sect;5</a>; other characteristics (age, sex, ethnicity): "
+     "study protocol."},
     {"TRIPOD+AI", "15", "Model output and thresholds", Coverage::answered,
      "Threshold and how it was chosen: <a href=\"#study\">&sect;1</a>; the threshold each centre would need "
      "for the target sensitivity: <a href=\"#centres\">&sect;3</a>."},
