@@ -42,6 +42,7 @@ int histogram_bin(double score) {
 /// converted with undefined behaviour, and counts past 2^48 could overflow once summed.
 constexpr std::int64_t kMaxSummaryCount = std::int64_t{1} << 48;
 constexpr std::int64_t kMaxEceBins = 1000;
+constexpr std::int64_t kMaxDecisionBandSlides = 10'000'000;
 
 class MalformedSummary : public std::runtime_error {
  public:
@@ -294,7 +295,9 @@ json stats_from_aggregates(const Aggregates& a, double threshold, const Validati
     auto dca = stats::decision_curve_from_counts(grid, a.dca_tp, a.dca_fp, a.n_positive, a.n - a.n_positive);
     if (dca.ok()) {
       std::optional<stats::DecisionCurveBand> band;
-      if (options.bootstrap_replicates >= 2) {
+      // The band resamples one pseudo-slide per counted slide: bounded, since the counts come from
+      // other sites (a summary claiming 2^40 slides must not make this process allocate them).
+      if (options.bootstrap_replicates >= 2 && a.n <= kMaxDecisionBandSlides) {
         stats::BootstrapOptions boot;
         boot.replicates = options.bootstrap_replicates;
         boot.seed = seed;
