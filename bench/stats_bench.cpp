@@ -3,7 +3,9 @@
 // - auc() and delong_auc() (AUC with DeLong variance) at several n, with the time per n log2 n,
 //   to show the O(n log n) growth;
 // - bootstrap_auc() at one n (default 100,000 cases, 2,000 replicates), percentile only and with
-//   BCa, on one thread and on all cores.
+//   BCa, on one thread and on all cores;
+// - bootstrap_decision_curve() and bootstrap_smoothed_calibration() at that n and B on all cores
+//   (the curve bands).
 //
 // Prints Markdown tables; --out writes the figures as JSON, --write-data writes each data set as
 // CSV (label,score) so that bench/stats_peers.py times scikit-learn and pROC on the same cases.
@@ -28,6 +30,8 @@
 #include <nlohmann/json.hpp>
 
 #include "mcval/stats/bootstrap.h"
+#include "mcval/stats/decision_curve.h"
+#include "mcval/stats/smoothed_calibration.h"
 #include "mcval/stats/roc.h"
 
 namespace {
@@ -250,6 +254,41 @@ int run(const Options& options) {
       }
     }
   }
+
+  // Curve bands: decision curve (99 thresholds and treat all) and smoothed calibration (lowess as
+  // rms::val.prob, 50 points), each on the same data with the same B, all threads.
+  out["curve_bands"] = json::array();
+  std::cout << "\n## mcval::stats: curve bands, n = " << grouped(n) << ", B = " << grouped(options.replicates)
+            << ", " << all_threads << " threads (median of " << options.bootstrap_repeats << " runs)\n\n"
+            << "| band | points | time s | us per replicate | band at the middle point |\n"
+            << "|---|---:|---:|---:|---|\n";
+  st::BootstrapOptions curve_options;
+  curve_options.replicates = options.replicates;
+  curve_options.seed = options.seed;
+  curve_options.threads = all_threads;
+  const std::vector<double> grid = st::default_decision_thresholds();
+  st::DecisionCurveBand dca;
+  const Timing dca_time = time_it(options.bootstrap_repeats, 0, [&] {
+    dca = checked(st::bootstrap_decision_curve(d.labels, d.scores, {}, grid, curve_options), "bootstrap_decision_curve");
+  });
+  const st::SmoothedCalibration smooth = checked(st::smoothed_calibration(d.labels, d.scores), "smoothed_calibration");
+  std::vector<st::Interval> calibration_band;
+  const Timing calibration_time = time_it(options.bootstrap_repeats, 0, [&] {
+    calibration_band = checked(st::bootstrap_smoothed_calibration(d.labels, d.scores, {}, smooth.curve_predicted,
+                                                                   curve_options),
+                               "bootstrap_smoothed_calibration");
+  });
+  const auto curve_row = [&](const char* name, std::size_t points, const Timing& t, const st::Interval& middle) {
+    out["curve_bands"].push_back({{"band", name}, {"n", n}, {"replicates", options.replicates},
+                                  {"threads", all_threads}, {"points", points}, {"time", timing_json(t)},
+                                  {"middle", interval_json(middle)}});
+    std::cout << "| " << name << " | " << points << " | " << fixed(t.median_s, 3) << " | "
+              << fixed(t.median_s * 1e6 / static_cast<double>(options.replicates), 1) << " | "
+              << interval_text(middle) << " |\n";
+  };
+  curve_row("decision curve (model net benefit)", grid.size(), dca_time, dca.model[grid.size() / 2]);
+  curve_row("smoothed calibration (lowess)", calibration_band.size(), calibration_time,
+            calibration_band[calibration_band.size() / 2]);
   std::cout << "\n";
   if (sink == 12345.678) std::cout << "";  // keeps the timed calls observable
 

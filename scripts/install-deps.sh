@@ -18,7 +18,7 @@ DEBIAN_PACKAGES=(
   # test oracles and tools (Debian python under /usr/bin/python3)
   python3 python3-openslide python3-numpy python3-pil openslide-tools sqlite3 curl
   # independent implementations the validation statistics are checked against
-  python3-sklearn python3-statsmodels python3-scipy r-cran-proc
+  python3-sklearn python3-statsmodels python3-scipy r-cran-proc r-cran-metafor r-cran-rms
   # the demo model's training script and the inference oracle (PyTorch, ONNX export)
   python3-torch python3-onnx
   # headless browser for the viewer tests

@@ -175,11 +175,12 @@ void write_header(const ReportData& r, const Context& ctx, std::string& out) {
                                                          {"roc", "4 ROC curves"},
                                                          {"forest", "5 Forest plot"},
                                                          {"calibration", "6 Calibration"},
-                                                         {"confusion", "7 Confusion matrices"},
-                                                         {"flow", "8 Flow"},
-                                                         {"patient-level", "9 Patient level"},
-                                                         {"misclassified", "10 Misclassified"},
-                                                         {"checklist", "11 Reporting checklist"}};
+                                                         {"utility", "7 Clinical utility"},
+                                                         {"confusion", "8 Confusion matrices"},
+                                                         {"flow", "9 Flow"},
+                                                         {"patient-level", "10 Patient level"},
+                                                         {"misclassified", "11 Misclassified"},
+                                                         {"checklist", "12 Reporting checklist"}};
   for (const auto& [id, label] : entries) out += std::string("<li><a href=\"#") + id + "\">" + label + "</a></li>";
   out += "</ol></nav>";
 }
@@ -336,6 +337,15 @@ void write_summary(const ReportData& r, const Context& ctx, std::string& out) {
        pi.empty() ? ci_of(het.random_effects) : escape("prediction interval " + pi));
   tile(out, "Heterogeneity I&sup2;", het.i2 ? escape(percent(*het.i2)) : "n/a",
        het.i2 ? (*het.i2 > 0.5 ? "substantial (&gt; 50&nbsp;%)" : "not substantial (&le; 50&nbsp;%)") : "&nbsp;");
+  if (p.decision_curve && p.decision_curve->at_threshold_model) {
+    const DecisionCurveData& d = *p.decision_curve;
+    std::string detail = "treat all " + fixed_or_na(d.at_threshold_treat_all, 3);
+    if (d.at_threshold_low && d.at_threshold_high) {
+      detail = ctx.ci_label + " " + fixed(*d.at_threshold_low, 3) + "\xE2\x80\x93" + fixed(*d.at_threshold_high, 3) +
+               "; " + detail;
+    }
+    tile(out, "Net benefit at " + escape(trimmed(r.threshold)), escape(fixed(*d.at_threshold_model, 3)), escape(detail));
+  }
   out += "</div>";
 
   std::string text = "<p>This report validates " + escape(model_description(r)) + " on " + count_text(p.n) + " " +
@@ -528,6 +538,44 @@ void write_roc(const ReportData& r, std::string& out) {
          escape(trimmed(r.threshold)) + ".</figcaption></figure></section>";
 }
 
+void write_subgroups(const ReportData& r, const Context& ctx, std::string& out) {
+  out += "<div id=\"subgroups\"><h3>Subgroups</h3>";
+  if (r.subgroups.empty()) {
+    out += na_note("Subgroup results") + "</div>";
+    return;
+  }
+  for (const SubgroupVariable& v : r.subgroups) {
+    out += "<figure>" + subgroup_forest_svg(v, ctx.ci_label) + "<figcaption>AUC by " + escape(v.name) + " with its " +
+           escape(ctx.ci_label) + " (DeLong), across all centres and within each centre. Hollow squares: small "
+           "subgroups, too imprecise to read.";
+    if (v.not_given > 0) out += " " + std::to_string(v.not_given) + " " + escape(ctx.units) + " without a value are left out.";
+    out += "</figcaption></figure>";
+    out += "<table class=\"subgroup-table\" id=\"subgroup-" + escape(v.name) + "\"><thead><tr><th>Centre</th><th>" +
+           escape(v.name) + "</th><th>n (positive)</th><th>AUC</th><th>Sensitivity</th><th>Specificity</th></tr>"
+           "</thead><tbody>";
+    for (const SubgroupRow& row : v.rows) {
+      out += "<tr" + std::string(row.small ? " class=\"small\"" : "") + "><td>" +
+             escape(row.scope.empty() ? "All centres" : row.scope) + "</td><td>" + escape(row.level) +
+             (row.small ? " <span class=\"note\">(small)</span>" : "") + "</td><td>" + std::to_string(row.n) + " (" +
+             std::to_string(row.n_positive) + ")</td><td>" + escape(estimate_text(row.auc)) + "</td><td>" +
+             escape(estimate_text(row.sensitivity)) + "</td><td>" + escape(estimate_text(row.specificity)) + "</td></tr>";
+    }
+    out += "</tbody></table><ul class=\"subgroup-tests\">";
+    for (const SubgroupTest& t : v.tests) {
+      out += "<li>" + escape(t.scope.empty() ? "All centres" : t.scope) + ": ";
+      if (t.method && t.p) {
+        out += escape(*t.method) + ", statistic " + escape(fixed_or_na(t.statistic, 2)) +
+               (t.df ? ", df " + escape(fixed(*t.df, 1)) : std::string()) + ", " + escape(p_text(*t.p));
+      } else {
+        out += "no test (fewer than two " + escape(v.name) + " levels with an AUC)";
+      }
+      out += "</li>";
+    }
+    out += "</ul>";
+  }
+  out += "</div>";
+}
+
 void write_forest(const ReportData& r, const Context& ctx, std::string& out) {
   out += "<section id=\"forest\"><h2>5. Forest plot and heterogeneity</h2>";
   bool any = r.heterogeneity.random_effects.estimate.has_value();
@@ -554,7 +602,17 @@ void write_forest(const ReportData& r, const Context& ctx, std::string& out) {
   meta_row(out, "Random-effects AUC", escape(estimate_text(het.random_effects)));
   const std::string pi = interval_text(het.prediction_low, het.prediction_high);
   meta_row(out, "Prediction interval", pi.empty() ? "n/a" : escape(pi));
-  out += "</tbody></table></section>";
+  out += "</tbody></table>";
+  if (het.note) out += "<p class=\"note\">Meta-analysis not available: " + escape(*het.note) + ".</p>";
+  if (!het.corrected_centres.empty()) {
+    std::string names;
+    for (const std::string& c : het.corrected_centres) names += (names.empty() ? "" : ", ") + escape(c);
+    out += "<p class=\"note\" id=\"boundary-correction\">Centres at AUC 0 or 1 (" + names +
+           ") have no logit and a DeLong variance of 0; they enter the meta-analysis by a " +
+           escape(het.boundary_method.value_or("continuity correction")) + ".</p>";
+  }
+  write_subgroups(r, ctx, out);
+  out += "</section>";
 }
 
 void write_calibration(const ReportData& r, std::string& out) {
@@ -572,7 +630,10 @@ void write_calibration(const ReportData& r, std::string& out) {
          "<figcaption>Reliability diagrams: observed proportion of positives against the mean predicted "
          "probability per score bin (marker area proportional to the bin&rsquo;s count); points on the dashed "
          "diagonal are perfectly calibrated. A slope below 1 means predictions are too extreme; an intercept "
-         "below 0 means predicted probabilities are too high on average.</figcaption></figure></section>";
+         "below 0 means predicted probabilities are too high on average. The thick line is the smoothed "
+         "calibration curve (lowess, as R rms::val.prob draws it) with its pointwise bootstrap band; ICI, E50 and "
+         "E90 are the mean, median and 90th percentile of |predicted &minus; smoothed| over the slides (Austin "
+         "and Steyerberg 2019).</figcaption></figure></section>";
 }
 
 // --- 7. Confusion matrices ------------------------------------------------------------------
@@ -646,8 +707,42 @@ std::string isup_matrix(const Row& row) {
   return html + "</tbody></table>";
 }
 
+void write_utility(const ReportData& r, std::string& out) {
+  out += "<section id=\"utility\"><h2>7. Clinical utility (decision curves)</h2>";
+  bool any = r.pooled.decision_curve && !r.pooled.decision_curve->points.empty();
+  for (const NamedStats& c : r.centres) any = any || (c.stats.decision_curve && !c.stats.decision_curve->points.empty());
+  if (!any) {
+    out += na_note("Decision curves") + "</section>";
+    return;
+  }
+  out += "<figure>" + decision_curve_svg(r) +
+         "<figcaption>Net benefit (Vickers and Elkin 2006) = TP/n &minus; FP/n &middot; p<sub>t</sub>/(1 &minus; "
+         "p<sub>t</sub>): true positives gained per case, with false positives weighed by the odds of the threshold "
+         "probability p<sub>t</sub>. The model is worth using at a threshold where its curve lies above both "
+         "treat all (grey) and treat none (0). Bands: pointwise bootstrap percentile intervals.</figcaption></figure>";
+  out += "<table id=\"net-benefit\"><caption>Net benefit at the decision threshold " + escape(trimmed(r.threshold)) +
+         "</caption><thead><tr><th>Centre</th><th>Model</th><th>Treat all</th><th>Treat none</th></tr></thead><tbody>";
+  const auto row = [&](const std::string& name, const CentreStats& st, bool pooled) {
+    out += std::string(pooled ? "<tr class=\"pooled\">" : "<tr>") + "<th scope=\"row\">" + escape(name) + "</th>";
+    if (!st.decision_curve || !st.decision_curve->at_threshold_model) {
+      out += "<td class=\"na\">n/a</td><td class=\"na\">n/a</td><td>0</td></tr>";
+      return;
+    }
+    const DecisionCurveData& d = *st.decision_curve;
+    std::string model = fixed(*d.at_threshold_model, 3);
+    if (d.at_threshold_low && d.at_threshold_high) {
+      model += " <span class=\"iv\">(" + fixed(*d.at_threshold_low, 3) + "\xE2\x80\x93" + fixed(*d.at_threshold_high, 3) +
+               ")</span>";
+    }
+    out += "<td>" + model + "</td><td>" + escape(fixed_or_na(d.at_threshold_treat_all, 3)) + "</td><td>0</td></tr>";
+  };
+  for (const NamedStats& c : r.centres) row(c.centre, c.stats, false);
+  row("All centres (pooled)", r.pooled, true);
+  out += "</tbody></table></section>";
+}
+
 void write_confusion(const ReportData& r, const Context& ctx, std::string& out) {
-  out += "<section id=\"confusion\"><h2>7. Confusion matrices</h2>";
+  out += "<section id=\"confusion\"><h2>8. Confusion matrices</h2>";
   const std::vector<Row> rows = table_rows(r.centres, r.pooled);
   out += "<h3>At the decision threshold " + escape(trimmed(r.threshold)) + " (counts of " + escape(ctx.units) +
          ")</h3><div class=\"matrices\">";
@@ -675,7 +770,7 @@ void write_confusion(const ReportData& r, const Context& ctx, std::string& out) 
 // --- 8. Flow --------------------------------------------------------------------------------
 
 void write_flow(const ReportData& r, const Context& ctx, std::string& out) {
-  out += "<section id=\"flow\"><h2>8. Flow of " + escape(ctx.units) + "</h2>";
+  out += "<section id=\"flow\"><h2>9. Flow of " + escape(ctx.units) + "</h2>";
   if (r.flow.empty() && !r.flow_total) {
     out += na_note("Flow") + "</section>";
     return;
@@ -785,7 +880,7 @@ void write_flow(const ReportData& r, const Context& ctx, std::string& out) {
 // --- 9. Patient level -----------------------------------------------------------------------
 
 void write_patient_level(const ReportData& r, const Context& ctx, std::string& out) {
-  out += "<section id=\"patient-level\"><h2>9. Patient-level results</h2>";
+  out += "<section id=\"patient-level\"><h2>10. Patient-level results</h2>";
   if (!r.has_patient_level) {
     out += na_note("Patient-level results") + "</section>";
     return;
@@ -800,7 +895,7 @@ void write_patient_level(const ReportData& r, const Context& ctx, std::string& o
 // --- 10. Misclassified ----------------------------------------------------------------------
 
 void write_misclassified(const ReportData& r, std::string& out) {
-  out += "<section id=\"misclassified\"><h2>10. Misclassified slides</h2>";
+  out += "<section id=\"misclassified\"><h2>11. Misclassified slides</h2>";
   if (!r.has_misclassified) {
     out += na_note("The list of misclassified slides") + "</section>";
     return;
@@ -868,24 +963,24 @@ struct ChecklistItem {
 constexpr ChecklistItem kChecklist[] = {
     {"TRIPOD+AI", "5a", "Sources of data", Coverage::partial,
      "Dataset name and SHA-256: <a href=\"#study\">&sect;1</a>; centres: <a href=\"#centres\">&sect;3</a>, "
-     "<a href=\"#flow\">&sect;8</a>. Representativeness: study protocol."},
+     "<a href=\"#flow\">&sect;9</a>. Representativeness: study protocol."},
     {"TRIPOD+AI", "5b", "Dates of data collection", Coverage::external, "Study protocol."},
     {"TRIPOD+AI", "6a", "Setting; number and location of centres", Coverage::partial,
-     "Number of centres and cases per centre: <a href=\"#centres\">&sect;3</a>, <a href=\"#flow\">&sect;8</a>. "
+     "Number of centres and cases per centre: <a href=\"#centres\">&sect;3</a>, <a href=\"#flow\">&sect;9</a>. "
      "Setting and location: study protocol."},
     {"TRIPOD+AI", "6b", "Eligibility criteria", Coverage::partial,
-     "Exclusions by reason: <a href=\"#flow\">&sect;8</a>. The criteria themselves: study protocol."},
+     "Exclusions by reason: <a href=\"#flow\">&sect;9</a>. The criteria themselves: study protocol."},
     {"TRIPOD+AI", "7", "Data preparation and quality checking", Coverage::partial,
-     "Exclusions and failed inference per centre: <a href=\"#flow\">&sect;8</a>. Quality-control procedure: "
+     "Exclusions and failed inference per centre: <a href=\"#flow\">&sect;9</a>. Quality-control procedure: "
      "study protocol."},
     {"TRIPOD+AI", "8a", "Outcome: definition and assessment", Coverage::external,
      "Reference standard: study protocol. The outcome as analysed (binary label, ISUP grade group): "
-     "<a href=\"#centres\">&sect;3</a>, <a href=\"#confusion\">&sect;7</a>."},
+     "<a href=\"#centres\">&sect;3</a>, <a href=\"#confusion\">&sect;8</a>."},
     {"TRIPOD+AI", "10", "Study size", Coverage::partial,
-     "Cases and events per centre: <a href=\"#centres\">&sect;3</a>, <a href=\"#flow\">&sect;8</a>. "
+     "Cases and events per centre: <a href=\"#centres\">&sect;3</a>, <a href=\"#flow\">&sect;9</a>. "
      "Justification of the size: study protocol."},
     {"TRIPOD+AI", "11", "Missing data", Coverage::partial,
-     "Failed inference and exclusions by reason: <a href=\"#flow\">&sect;8</a>; cases without a score are not "
+     "Failed inference and exclusions by reason: <a href=\"#flow\">&sect;9</a>; cases without a score are not "
      "analysed."},
     {"TRIPOD+AI", "12a", "How the data were used in the analysis", Coverage::answered,
      "Threshold source (fixed, or derived on a development centre) and unit of analysis: "
@@ -895,11 +990,14 @@ constexpr ChecklistItem kChecklist[] = {
      "<a href=\"#forest\">&sect;5</a>; methods: <a href=\"#study\">&sect;1</a>."},
     {"TRIPOD+AI", "12e", "Performance measures and plots", Coverage::answered,
      "Methods: <a href=\"#study\">&sect;1</a>; discrimination, accuracy and calibration: "
-     "<a href=\"#centres\">&sect;3</a>, <a href=\"#roc\">&sect;4</a>, <a href=\"#calibration\">&sect;6</a>."},
+     "<a href=\"#centres\">&sect;3</a>, <a href=\"#roc\">&sect;4</a>, <a href=\"#calibration\">&sect;6</a>; "
+     "clinical utility (decision curves): <a href=\"#utility\">&sect;7</a>."},
     {"TRIPOD+AI", "12g", "How predictions were calculated", Coverage::partial,
      "Model name, version and SHA-256, or the SHA-256 of the imported predictions: <a href=\"#study\">&sect;1</a>."},
-    {"TRIPOD+AI", "14", "Fairness", Coverage::external,
-     "Subgroups other than centre are not analysed in this report: study protocol."},
+    {"TRIPOD+AI", "14", "Fairness", Coverage::partial,
+     "AUC, sensitivity and specificity by scanner and by specimen type, across and within centres, with a "
+     "test of difference: <a href=\"#subgroups\">&sect;5</a>; other characteristics (age, sex, ethnicity): "
+     "study protocol."},
     {"TRIPOD+AI", "15", "Model output and thresholds", Coverage::answered,
      "Threshold and how it was chosen: <a href=\"#study\">&sect;1</a>; the threshold each centre would need "
      "for the target sensitivity: <a href=\"#centres\">&sect;3</a>."},
@@ -908,18 +1006,18 @@ constexpr ChecklistItem kChecklist[] = {
     {"TRIPOD+AI", "18f", "Analytical code availability", Coverage::partial,
      "mcval version and bootstrap seed: <a href=\"#study\">&sect;1</a>."},
     {"TRIPOD+AI", "20a", "Flow of participants; numbers with and without the outcome", Coverage::answered,
-     "<a href=\"#flow\">&sect;8</a>; positives and negatives per centre: <a href=\"#centres\">&sect;3</a>."},
+     "<a href=\"#flow\">&sect;9</a>; positives and negatives per centre: <a href=\"#centres\">&sect;3</a>."},
     {"TRIPOD+AI", "20b", "Characteristics per data source", Coverage::partial,
      "Cases and positives per centre: <a href=\"#centres\">&sect;3</a>; reference grade distribution: "
-     "<a href=\"#confusion\">&sect;7</a>. Other characteristics: study protocol."},
+     "<a href=\"#confusion\">&sect;8</a>. Other characteristics: study protocol."},
     {"TRIPOD+AI", "21", "Participants and outcome events in each analysis", Coverage::answered,
-     "<a href=\"#centres\">&sect;3</a> (unit of analysis), <a href=\"#patient-level\">&sect;9</a> (patients)."},
+     "<a href=\"#centres\">&sect;3</a> (unit of analysis), <a href=\"#patient-level\">&sect;10</a> (patients)."},
     {"TRIPOD+AI", "22", "Full model specification", Coverage::partial,
      "The model is identified by its SHA-256 in <a href=\"#study\">&sect;1</a>; the model itself is supplied "
      "separately."},
     {"TRIPOD+AI", "23a", "Performance estimates with confidence intervals", Coverage::answered,
      "<a href=\"#centres\">&sect;3</a>, <a href=\"#roc\">&sect;4</a>, <a href=\"#calibration\">&sect;6</a>, "
-     "<a href=\"#patient-level\">&sect;9</a>."},
+     "<a href=\"#patient-level\">&sect;10</a>."},
     {"TRIPOD+AI", "23b", "Heterogeneity of performance across clusters", Coverage::answered,
      "<a href=\"#forest\">&sect;5</a>."},
     {"TRIPOD+AI", "24", "Model updating", Coverage::answered,
@@ -927,9 +1025,9 @@ constexpr ChecklistItem kChecklist[] = {
     {"TRIPOD+AI", "25&ndash;27", "Interpretation, limitations, usability", Coverage::external,
      "Written by the study authors."},
     {"STARD", "6", "Eligibility criteria", Coverage::partial,
-     "Exclusions by reason: <a href=\"#flow\">&sect;8</a>; the criteria: study protocol."},
+     "Exclusions by reason: <a href=\"#flow\">&sect;9</a>; the criteria: study protocol."},
     {"STARD", "8", "Setting, location and dates", Coverage::partial,
-     "Centres: <a href=\"#centres\">&sect;3</a>, <a href=\"#flow\">&sect;8</a>; location and dates: study protocol."},
+     "Centres: <a href=\"#centres\">&sect;3</a>, <a href=\"#flow\">&sect;9</a>; location and dates: study protocol."},
     {"STARD", "10a", "Index test in detail", Coverage::partial,
      "Model identity and hash, threshold: <a href=\"#study\">&sect;1</a>; description of the AI system: study "
      "protocol."},
@@ -939,19 +1037,19 @@ constexpr ChecklistItem kChecklist[] = {
     {"STARD", "14", "Methods for estimating diagnostic accuracy", Coverage::answered,
      "<a href=\"#study\">&sect;1</a>, statistical methods."},
     {"STARD", "15", "Indeterminate index test results", Coverage::answered,
-     "Failed inference per centre, not analysed: <a href=\"#flow\">&sect;8</a>."},
-    {"STARD", "16", "Missing data", Coverage::partial, "<a href=\"#flow\">&sect;8</a>."},
+     "Failed inference per centre, not analysed: <a href=\"#flow\">&sect;9</a>."},
+    {"STARD", "16", "Missing data", Coverage::partial, "<a href=\"#flow\">&sect;9</a>."},
     {"STARD", "17", "Analyses of variability in accuracy", Coverage::answered,
      "Per centre: <a href=\"#centres\">&sect;3</a>; heterogeneity: <a href=\"#forest\">&sect;5</a>; patient "
-     "level: <a href=\"#patient-level\">&sect;9</a>."},
+     "level: <a href=\"#patient-level\">&sect;10</a>."},
     {"STARD", "19", "Flow of participants", Coverage::answered,
-     "<a href=\"#flow\">&sect;8</a> (as a table, not a diagram)."},
+     "<a href=\"#flow\">&sect;9</a> (as a table, not a diagram)."},
     {"STARD", "20", "Baseline characteristics", Coverage::external, "Study protocol."},
     {"STARD", "21a", "Distribution of disease severity", Coverage::partial,
      "Reference ISUP grade groups per centre (row totals), when grades are given: "
-     "<a href=\"#confusion\">&sect;7</a>."},
+     "<a href=\"#confusion\">&sect;8</a>."},
     {"STARD", "23", "Cross-tabulation of index test by reference standard", Coverage::answered,
-     "2&times;2 table per centre: <a href=\"#confusion\">&sect;7</a>."},
+     "2&times;2 table per centre: <a href=\"#confusion\">&sect;8</a>."},
     {"STARD", "24", "Estimates of diagnostic accuracy and their precision", Coverage::answered,
      "<a href=\"#centres\">&sect;3</a>."},
     {"STARD", "28&ndash;30", "Registration, protocol, funding", Coverage::external, "Study protocol."},
@@ -960,12 +1058,12 @@ constexpr ChecklistItem kChecklist[] = {
     {"STARD-AI", "AI", "Performance across sites (external validation)", Coverage::answered,
      "<a href=\"#centres\">&sect;3</a>, <a href=\"#forest\">&sect;5</a>."},
     {"STARD-AI", "AI", "Error analysis: failure cases", Coverage::answered,
-     "Misclassified slides, each linked to the viewer: <a href=\"#misclassified\">&sect;10</a>."},
+     "Misclassified slides, each linked to the viewer: <a href=\"#misclassified\">&sect;11</a>."},
 };
 
 void write_checklist(std::string& out) {
   out +=
-      "<section id=\"checklist\"><h2>11. Reporting checklist</h2>"
+      "<section id=\"checklist\"><h2>12. Reporting checklist</h2>"
       "<p>Where this report answers items of TRIPOD+AI (2024) and STARD 2015 / STARD-AI. Items that depend on "
       "the study design (eligibility, reference standard, dates, ethics) are answered by the study protocol, "
       "not by this report.</p><table class=\"data\" id=\"checklist-table\"><thead><tr>" +
@@ -1010,6 +1108,7 @@ Result<std::string> render_html_report(const nlohmann::json& report) {
   write_roc(data, out);
   write_forest(data, ctx, out);
   write_calibration(data, out);
+  write_utility(data, out);
   write_confusion(data, ctx, out);
   write_flow(data, ctx, out);
   write_patient_level(data, ctx, out);

@@ -156,6 +156,45 @@ class Reader {
   bool truncated_ = false;
 };
 
+/// One value of a per-threshold array: a number, or nullopt for null or a short array.
+std::optional<double> array_value(Reader& reader, const json* values, std::size_t k, const std::string& at) {
+  if (values == nullptr || k >= values->size() || (*values)[k].is_null()) return std::nullopt;
+  return reader.as_number((*values)[k], at + "[" + std::to_string(k) + "]");
+}
+
+DecisionCurveData read_decision_curve(Reader& reader, const json& value, const std::string& path) {
+  DecisionCurveData out;
+  const json* thresholds = reader.array(value, "thresholds", path, true);
+  const json* model = reader.array(value, "model", path, true);
+  const json* treat_all = reader.array(value, "treat_all", path, true);
+  const json* low = nullptr;
+  const json* high = nullptr;
+  if (const json* band = reader.object(value, "band", path)) {
+    const std::string here = join_path(path, "band");
+    low = reader.array(*band, "model_low", here);
+    high = reader.array(*band, "model_high", here);
+    out.band_replicates = reader.count(*band, "replicates", here);
+  }
+  if (thresholds != nullptr) {
+    for (std::size_t k = 0; k < thresholds->size(); ++k) {
+      const auto t = reader.as_number((*thresholds)[k], join_path(path, "thresholds") + "[" + std::to_string(k) + "]");
+      if (!t) continue;
+      out.points.push_back({*t, array_value(reader, model, k, join_path(path, "model")),
+                            array_value(reader, treat_all, k, join_path(path, "treat_all")),
+                            array_value(reader, low, k, join_path(path, "band.model_low")),
+                            array_value(reader, high, k, join_path(path, "band.model_high"))});
+    }
+  }
+  if (const json* at = reader.object(value, "at_threshold", path)) {
+    const std::string here = join_path(path, "at_threshold");
+    out.at_threshold_model = reader.number(*at, "model", here);
+    out.at_threshold_treat_all = reader.number(*at, "treat_all", here);
+    out.at_threshold_low = reader.number(*at, "ci_low", here);
+    out.at_threshold_high = reader.number(*at, "ci_high", here);
+  }
+  return out;
+}
+
 CentreStats read_centre_stats(Reader& reader, const json& value, const std::string& path) {
   CentreStats stats;
   stats.n = reader.count(value, "n", path, true).value_or(0);
@@ -237,6 +276,42 @@ CentreStats read_centre_stats(Reader& reader, const json& value, const std::stri
 
   stats.qwk = reader.estimate(value, "qwk", path);
 
+  if (const json* calibration = reader.object(value, "calibration", path)) {
+    if (const json* smooth = reader.object(*calibration, "smoothed", join_path(path, "calibration"))) {
+      const std::string here = join_path(path, "calibration.smoothed");
+      SmoothedCalibrationData sc;
+      sc.ici = reader.number(*smooth, "ici", here);
+      sc.e50 = reader.number(*smooth, "e50", here);
+      sc.e90 = reader.number(*smooth, "e90", here);
+      sc.emax = reader.number(*smooth, "emax", here);
+      if (const json* curve = reader.object(*smooth, "curve", here)) {
+        const std::string at = join_path(here, "curve");
+        const json* predicted = reader.array(*curve, "predicted", at, true);
+        const json* observed = reader.array(*curve, "observed", at, true);
+        const json* low = reader.array(*curve, "band_low", at);
+        const json* high = reader.array(*curve, "band_high", at);
+        if (predicted != nullptr && observed != nullptr) {
+          for (std::size_t k = 0; k < predicted->size() && k < observed->size(); ++k) {
+            const auto x = array_value(reader, predicted, k, join_path(at, "predicted"));
+            const auto y = array_value(reader, observed, k, join_path(at, "observed"));
+            if (!x || !y) continue;
+            sc.predicted.push_back(*x);
+            sc.observed.push_back(*y);
+            if (low != nullptr && high != nullptr) {
+              sc.band_low.push_back(array_value(reader, low, k, join_path(at, "band_low")));
+              sc.band_high.push_back(array_value(reader, high, k, join_path(at, "band_high")));
+            }
+          }
+        }
+      }
+      stats.smoothed_calibration = std::move(sc);
+    }
+  }
+
+  if (const json* dca = reader.object(value, "decision_curve", path)) {
+    stats.decision_curve = read_decision_curve(reader, *dca, join_path(path, "decision_curve"));
+  }
+
   if (const json* matrix = reader.array(value, "isup_confusion", path)) {
     const std::string here = join_path(path, "isup_confusion");
     std::vector<std::vector<std::int64_t>> rows;
@@ -299,6 +374,59 @@ FlowRow read_flow_row(Reader& reader, const std::string& centre, const json& val
   return row;
 }
 
+void read_subgroup_scope(Reader& reader, const json& value, const std::string& scope, const std::string& path,
+                         SubgroupVariable& out) {
+  if (const json* levels = reader.object(value, "levels", path)) {
+    for (auto it = levels->begin(); it != levels->end(); ++it) {
+      if (!it.value().is_object()) continue;
+      const std::string here = join_path(join_path(path, "levels"), it.key());
+      SubgroupRow row;
+      row.scope = scope;
+      row.level = it.key();
+      row.n = reader.count(it.value(), "n", here).value_or(0);
+      row.n_positive = reader.count(it.value(), "n_positive", here).value_or(0);
+      row.auc = reader.estimate(it.value(), "auc", here);
+      row.sensitivity = reader.estimate(it.value(), "sensitivity", here);
+      row.specificity = reader.estimate(it.value(), "specificity", here);
+      const auto small = it.value().find("small");
+      row.small = small != it.value().end() && small->is_boolean() && small->get<bool>();
+      out.rows.push_back(std::move(row));
+    }
+  }
+  if (const json* test = reader.object(value, "test", path)) {
+    const std::string here = join_path(path, "test");
+    out.tests.push_back({scope, reader.text(*test, "method", here), reader.number(*test, "statistic", here),
+                         reader.number(*test, "df", here), reader.number(*test, "p", here)});
+  }
+}
+
+std::vector<SubgroupVariable> read_subgroups(Reader& reader, const json& value) {
+  std::vector<SubgroupVariable> out;
+  const json* names = reader.array(value, "variables", "subgroups");
+  if (names == nullptr) return out;
+  for (const json& name : *names) {
+    if (!name.is_string()) continue;
+    const std::string path = join_path("subgroups", name.get<std::string>());
+    const json* variable = reader.object(value, name.get<std::string>(), "subgroups");
+    if (variable == nullptr) continue;
+    SubgroupVariable v;
+    v.name = name.get<std::string>();
+    v.not_given = reader.count(*variable, "not_given", path).value_or(0);
+    if (const json* pooled = reader.object(*variable, "pooled", path)) {
+      read_subgroup_scope(reader, *pooled, "", join_path(path, "pooled"), v);
+    }
+    if (const json* centres = reader.object(*variable, "centres", path)) {
+      for (auto it = centres->begin(); it != centres->end(); ++it) {
+        if (it.value().is_object()) {
+          read_subgroup_scope(reader, it.value(), it.key(), join_path(join_path(path, "centres"), it.key()), v);
+        }
+      }
+    }
+    if (!v.rows.empty()) out.push_back(std::move(v));
+  }
+  return out;
+}
+
 Heterogeneity read_heterogeneity(Reader& reader, const json& value) {
   const std::string path = "heterogeneity";
   Heterogeneity out;
@@ -313,6 +441,13 @@ Heterogeneity read_heterogeneity(Reader& reader, const json& value) {
   if (const json* interval = reader.object(value, "prediction_interval", path)) {
     out.prediction_low = reader.number(*interval, "low", join_path(path, "prediction_interval"));
     out.prediction_high = reader.number(*interval, "high", join_path(path, "prediction_interval"));
+  }
+  out.boundary_method = reader.text(value, "boundary_method", path);
+  out.note = reader.text(value, "note", path);
+  if (const json* corrected = reader.array(value, "corrected_centres", path)) {
+    for (const json& centre : *corrected) {
+      if (centre.is_string()) out.corrected_centres.push_back(centre.get<std::string>());
+    }
   }
   return out;
 }
@@ -458,6 +593,7 @@ Result<ReportData> read_report(const nlohmann::json& report) {
   if (pooled != nullptr) out.pooled = read_centre_stats(reader, *pooled, "pooled");
   if (centres != nullptr) out.centres = read_centres(reader, *centres, "centres");
   if (heterogeneity != nullptr) out.heterogeneity = read_heterogeneity(reader, *heterogeneity);
+  if (const json* subgroups = reader.object(report, "subgroups", root)) out.subgroups = read_subgroups(reader, *subgroups);
 
   if (const json* patient = reader.object(report, "patient_level", root)) {
     out.has_patient_level = true;

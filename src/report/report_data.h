@@ -39,6 +39,32 @@ struct RocPoint {
   double tpr = 0;
 };
 
+/// Net benefit against threshold probability (report "decision_curve"); optional values where the
+/// JSON has null.
+struct DecisionCurvePoint {
+  double threshold = 0;
+  std::optional<double> model;
+  std::optional<double> treat_all;
+  std::optional<double> model_low;   ///< bootstrap band, when present
+  std::optional<double> model_high;
+};
+
+struct DecisionCurveData {
+  std::vector<DecisionCurvePoint> points;
+  std::optional<std::int64_t> band_replicates;
+  std::optional<double> at_threshold_model;
+  std::optional<double> at_threshold_treat_all;
+  std::optional<double> at_threshold_low;
+  std::optional<double> at_threshold_high;
+};
+
+/// The smoothed (lowess) calibration curve and the errors derived from it.
+struct SmoothedCalibrationData {
+  std::optional<double> ici, e50, e90, emax;
+  std::vector<double> predicted, observed;    ///< the curve; equal lengths
+  std::vector<std::optional<double>> band_low, band_high;  ///< per curve point; empty without a band
+};
+
 struct CentreStats {
   std::int64_t n = 0;
   std::int64_t n_positive = 0;
@@ -64,6 +90,8 @@ struct CentreStats {
   std::vector<RocPoint> roc;  // in the order given
   Estimate qwk;
   std::vector<std::vector<std::int64_t>> isup_confusion;  // rows: true grade; empty if absent
+  std::optional<DecisionCurveData> decision_curve;
+  std::optional<SmoothedCalibrationData> smoothed_calibration;
 };
 
 struct NamedStats {
@@ -91,6 +119,37 @@ struct Heterogeneity {
   Estimate random_effects;
   std::optional<double> prediction_low;
   std::optional<double> prediction_high;
+  std::optional<std::string> boundary_method;  ///< how a centre at AUC 0 or 1 entered
+  std::vector<std::string> corrected_centres;  ///< centres that entered by that method
+  std::optional<std::string> note;             ///< why the meta-analysis is missing
+};
+
+/// One level of a subgroup variable, across all centres (scope "") or within one centre.
+struct SubgroupRow {
+  std::string scope;
+  std::string level;
+  std::int64_t n = 0;
+  std::int64_t n_positive = 0;
+  Estimate auc;
+  Estimate sensitivity;
+  Estimate specificity;
+  bool small = false;
+};
+
+/// The test of a difference in AUC between the levels of one scope.
+struct SubgroupTest {
+  std::string scope;
+  std::optional<std::string> method;
+  std::optional<double> statistic;
+  std::optional<double> df;
+  std::optional<double> p;
+};
+
+struct SubgroupVariable {
+  std::string name;
+  std::vector<SubgroupRow> rows;  ///< all centres first, then each centre
+  std::vector<SubgroupTest> tests;
+  std::int64_t not_given = 0;
 };
 
 struct MisclassifiedSlide {
@@ -165,6 +224,7 @@ struct ReportData {
   CentreStats pooled;
   std::vector<NamedStats> centres;  // sorted by name
   Heterogeneity heterogeneity;
+  std::vector<SubgroupVariable> subgroups;
 
   CentreStats patient_pooled;
   std::vector<NamedStats> patient_centres;

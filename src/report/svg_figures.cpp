@@ -229,7 +229,10 @@ std::string forest_svg(const ReportData& report, const std::string& ci_label) {
   for (std::size_t i = 0; i < report.centres.size(); ++i) {
     const NamedStats& c = report.centres[i];
     const SeriesStyle style = centre_style(i);
-    svg += text_element(name_x, y + 4, escape(truncate(c.centre, 40)));
+    const bool corrected = std::find(het.corrected_centres.begin(), het.corrected_centres.end(), c.centre) !=
+                           het.corrected_centres.end();
+    svg += text_element(name_x, y + 4, escape(truncate(c.centre, 40)) + (corrected ? " \xE2\x80\xA0" : ""),
+                        corrected ? "class=\"forest-corrected\"" : "");
     svg += text_element(n_x, y + 4, std::to_string(c.stats.n), "text-anchor=\"end\"");
     svg += text_element(text_x, y + 4, escape(estimate_text(c.stats.auc)));
     if (c.stats.auc.estimate) {
@@ -294,13 +297,19 @@ std::string forest_svg(const ReportData& report, const std::string& ci_label) {
   if (parts.empty()) parts.push_back("not available");
   for (std::size_t i = 0; i < parts.size(); ++i) stats += (i > 0 ? ", " : "") + parts[i];
   svg += text_element(name_x, axis_y + 62, escape(stats), "class=\"heterogeneity\" font-size=\"12.5\"");
+  if (!het.corrected_centres.empty()) {
+    svg += text_element(name_x, axis_y + 78,
+                        "\xE2\x80\xA0 AUC 0 or 1: enters the meta-analysis with a continuity correction "
+                        "(1/2 pair, Hanley\xE2\x80\x93McNeil variance)",
+                        "font-size=\"11.5\" fill=\"#555\"");
+  }
   svg += "</svg>";
   return svg;
 }
 
 std::string calibration_svg(const ReportData& report) {
   const std::vector<Series> series = all_series(report);
-  constexpr double panel_width = 260, panel_height = 268, plot_size = 170, plot_dx = 58, plot_dy = 60;
+  constexpr double panel_width = 260, panel_height = 282, plot_size = 170, plot_dx = 58, plot_dy = 74;
   constexpr std::size_t columns = 4;
   const std::size_t panel_rows = (series.size() + columns - 1) / columns;
   const double width = panel_width * columns + 10;
@@ -352,6 +361,12 @@ std::string calibration_svg(const ReportData& report) {
                               fixed_or_na(s.stats->calibration_intercept, 2);
     svg += text_element(ox + 10, oy + 33, escape(line1), "fill=\"#333\" font-size=\"11.5\"");
     svg += text_element(ox + 10, oy + 48, escape(line2), "fill=\"#333\" font-size=\"11.5\"");
+    const SmoothedCalibrationData* smooth = s.stats->smoothed_calibration ? &*s.stats->smoothed_calibration : nullptr;
+    if (smooth != nullptr) {
+      const std::string line3 = "ICI " + fixed_or_na(smooth->ici, 3) + " \xC2\xB7 E50 " + fixed_or_na(smooth->e50, 3) +
+                                " \xC2\xB7 E90 " + fixed_or_na(smooth->e90, 3);
+      svg += text_element(ox + 10, oy + 63, escape(line3), "class=\"calibration-errors\" fill=\"#333\" font-size=\"11.5\"");
+    }
 
     for (int t = 0; t <= 4; ++t) {
       const double v = t * 0.25;
@@ -367,6 +382,32 @@ std::string calibration_svg(const ReportData& report) {
     svg += "<rect x=\"" + coord(px) + "\" y=\"" + coord(py) + "\" width=\"" + coord(plot_size) + "\" height=\"" +
            coord(plot_size) + "\" fill=\"none\" stroke=\"#888\"/>";
     svg += line_element(x_of(0), y_of(0), x_of(1), y_of(1), "stroke=\"#999\" stroke-dasharray=\"5 4\"");
+    if (smooth != nullptr && !smooth->predicted.empty()) {
+      std::string band;
+      if (smooth->band_low.size() == smooth->predicted.size()) {
+        for (std::size_t k = 0; k < smooth->predicted.size(); ++k) {
+          if (smooth->band_low[k] && smooth->band_high[k]) {
+            band += coord(x_of(smooth->predicted[k])) + "," + coord(y_of(*smooth->band_high[k])) + " ";
+          }
+        }
+        for (std::size_t k = smooth->predicted.size(); k-- > 0;) {
+          if (smooth->band_low[k] && smooth->band_high[k]) {
+            band += coord(x_of(smooth->predicted[k])) + "," + coord(y_of(*smooth->band_low[k])) + " ";
+          }
+        }
+      }
+      if (!band.empty()) {
+        band.pop_back();
+        svg += "<polygon class=\"calibration-band\" points=\"" + band + "\" fill=\"" + s.style.colour +
+               "\" fill-opacity=\"0.16\" stroke=\"none\"/>";
+      }
+      std::string curve;
+      for (std::size_t k = 0; k < smooth->predicted.size(); ++k) {
+        curve += (curve.empty() ? "" : " ") + coord(x_of(smooth->predicted[k])) + "," + coord(y_of(smooth->observed[k]));
+      }
+      svg += "<polyline class=\"calibration-smoothed\" points=\"" + curve + "\" fill=\"none\" stroke=\"" +
+             s.style.colour + "\" stroke-width=\"2\"/>";
+    }
     svg += text_element(px + plot_size / 2, py + plot_size + 30, "Mean predicted probability",
                         "text-anchor=\"middle\" font-size=\"11\"");
     svg += text_element(0, 0, "Observed proportion",
@@ -396,6 +437,186 @@ std::string calibration_svg(const ReportData& report) {
     }
     svg += "</g>";
   }
+  svg += "</svg>";
+  return svg;
+}
+
+std::string decision_curve_svg(const ReportData& report) {
+  std::vector<Series> series;
+  for (const Series& s : all_series(report)) {
+    if (s.stats->decision_curve && !s.stats->decision_curve->points.empty()) series.push_back(s);
+  }
+  constexpr double panel_width = 260, panel_height = 262, plot_width = 180, plot_height = 160, plot_dx = 58,
+                   plot_dy = 52;
+  constexpr std::size_t columns = 4;
+  const std::size_t panel_rows = std::max<std::size_t>(1, (series.size() + columns - 1) / columns);
+  const double width = panel_width * columns + 10;
+  const double height = static_cast<double>(panel_rows) * panel_height + 40;
+  std::size_t total_points = 0;
+  for (const Series& s : series) total_points += s.stats->decision_curve->points.size();
+  std::string svg = svg_open("decision-curve-plot", width, height, total_points, "Decision curves by centre",
+                             "Net benefit against threshold probability for the model (coloured, with its bootstrap "
+                             "band shaded), treating every case as positive (grey) and treating none (black line "
+                             "at 0), one panel per centre and one for all centres pooled; the dotted line marks the "
+                             "decision threshold.");
+  for (std::size_t index = 0; index < series.size(); ++index) {
+    const Series& s = series[index];
+    const DecisionCurveData& d = *s.stats->decision_curve;
+    const std::size_t column = index % columns, row = index / columns;
+    const double ox = 5 + static_cast<double>(column) * panel_width;
+    const double oy = 4 + static_cast<double>(row) * panel_height;
+    const double px = ox + plot_dx, py = oy + plot_dy;
+    // y from a little below 0 to the prevalence (the largest net benefit possible).
+    double y_high = 0.05;
+    for (const DecisionCurvePoint& p : d.points) {
+      for (const auto& v : {p.model, p.treat_all, p.model_high}) {
+        if (v) y_high = std::max(y_high, *v);
+      }
+    }
+    y_high = std::ceil(y_high * 20.0 - 1e-9) / 20.0;
+    const double y_low = -0.25 * y_high;
+    const auto x_of = [&](double v) { return px + clamp01(v) * plot_width; };
+    const auto y_of = [&](double v) { return py + (y_high - std::clamp(v, y_low, y_high)) / (y_high - y_low) * plot_height; };
+
+    svg += "<g class=\"decision-panel\" data-centre=\"" + escape(s.name) + "\" data-points=\"" +
+           std::to_string(d.points.size()) + "\">";
+    svg += "<rect x=\"" + coord(ox + 10) + "\" y=\"" + coord(oy + 7) + "\" width=\"10\" height=\"10\" fill=\"" +
+           s.style.colour + "\"/>";
+    svg += text_element(ox + 26, oy + 16, escape(truncate(s.name, 30)), "font-weight=\"600\" font-size=\"13\"");
+    std::string line = "Net benefit at " + trimmed(report.threshold) + ": " + fixed_or_na(d.at_threshold_model, 3);
+    if (d.at_threshold_low && d.at_threshold_high) {
+      line += " (" + fixed(*d.at_threshold_low, 3) + "\xE2\x80\x93" + fixed(*d.at_threshold_high, 3) + ")";
+    }
+    svg += text_element(ox + 10, oy + 33, escape(line), "fill=\"#333\" font-size=\"11.5\"");
+    svg += text_element(ox + 10, oy + 46, escape("treat all " + fixed_or_na(d.at_threshold_treat_all, 3)),
+                        "fill=\"#333\" font-size=\"11.5\"");
+    for (int t = 0; t <= 4; ++t) {
+      const double v = t * 0.25;
+      svg += line_element(x_of(v), py, x_of(v), py + plot_height, "stroke=\"#ececec\"");
+      svg += text_element(x_of(v), py + plot_height + 14, trimmed(v, 2),
+                          "text-anchor=\"middle\" fill=\"#444\" font-size=\"10.5\"");
+    }
+    for (double v = 0; v <= y_high + 1e-9; v += y_high / 2) {
+      svg += line_element(px, y_of(v), px + plot_width, y_of(v), "stroke=\"#ececec\"");
+      svg += text_element(px - 6, y_of(v) + 4, fixed(v, 2), "text-anchor=\"end\" fill=\"#444\" font-size=\"10.5\"");
+    }
+    svg += "<rect x=\"" + coord(px) + "\" y=\"" + coord(py) + "\" width=\"" + coord(plot_width) + "\" height=\"" +
+           coord(plot_height) + "\" fill=\"none\" stroke=\"#888\"/>";
+    // Band: upper edge left to right, lower edge back.
+    std::string band;
+    for (const DecisionCurvePoint& p : d.points) {
+      if (p.model_low && p.model_high) band += coord(x_of(p.threshold)) + "," + coord(y_of(*p.model_high)) + " ";
+    }
+    for (auto it = d.points.rbegin(); it != d.points.rend(); ++it) {
+      if (it->model_low && it->model_high) band += coord(x_of(it->threshold)) + "," + coord(y_of(*it->model_low)) + " ";
+    }
+    if (!band.empty()) {
+      band.pop_back();
+      svg += "<polygon class=\"decision-band\" points=\"" + band + "\" fill=\"" + s.style.colour +
+             "\" fill-opacity=\"0.18\" stroke=\"none\"/>";
+    }
+    const auto polyline = [&](auto value, const std::string& cls, const std::string& attributes) {
+      std::string points;
+      for (const DecisionCurvePoint& p : d.points) {
+        const std::optional<double> v = value(p);
+        if (!v || *v < y_low) continue;  // treat-all falls far below 0: leave the plot there
+        points += (points.empty() ? "" : " ") + coord(x_of(p.threshold)) + "," + coord(y_of(*v));
+      }
+      return points.empty() ? std::string()
+                            : "<polyline class=\"" + cls + "\" points=\"" + points + "\" fill=\"none\" " + attributes + "/>";
+    };
+    svg += line_element(px, y_of(0), px + plot_width, y_of(0), "class=\"decision-treat-none\" stroke=\"#000\"");
+    svg += polyline([](const DecisionCurvePoint& p) { return p.treat_all; }, "decision-treat-all",
+                    "stroke=\"#8a8a8a\" stroke-width=\"1.3\"");
+    svg += polyline([](const DecisionCurvePoint& p) { return p.model; }, "decision-model",
+                    "stroke=\"" + s.style.colour + "\" stroke-width=\"1.8\"" + dash_attribute(s.style));
+    if (report.threshold > 0 && report.threshold < 1) {
+      svg += line_element(x_of(report.threshold), py, x_of(report.threshold), py + plot_height,
+                          "class=\"decision-threshold\" stroke=\"#555\" stroke-dasharray=\"2 3\"");
+    }
+    svg += text_element(px + plot_width / 2, py + plot_height + 30, "Threshold probability",
+                        "text-anchor=\"middle\" font-size=\"11\"");
+    svg += text_element(0, 0, "Net benefit",
+                        "text-anchor=\"middle\" font-size=\"11\" transform=\"translate(" + coord(ox + 20) + " " +
+                            coord(py + plot_height / 2) + ") rotate(-90)\"");
+    svg += "</g>";
+  }
+  const double legend_y = height - 14;
+  svg += line_element(10, legend_y - 4, 34, legend_y - 4, "stroke=\"#0072B2\" stroke-width=\"1.8\"");
+  svg += text_element(40, legend_y, "model (band: bootstrap percentile interval)");
+  svg += line_element(330, legend_y - 4, 354, legend_y - 4, "stroke=\"#8a8a8a\" stroke-width=\"1.3\"");
+  svg += text_element(360, legend_y, "treat all");
+  svg += line_element(440, legend_y - 4, 464, legend_y - 4, "stroke=\"#000\"");
+  svg += text_element(470, legend_y, "treat none");
+  svg += line_element(560, legend_y - 8, 560, legend_y + 2, "stroke=\"#555\" stroke-dasharray=\"2 3\"");
+  svg += text_element(566, legend_y, "decision threshold");
+  svg += "</svg>";
+  return svg;
+}
+
+std::string subgroup_forest_svg(const SubgroupVariable& variable, const std::string& ci_label) {
+  constexpr double width = 960, name_x = 8, n_x = 330, plot_left = 360, plot_right = 746, text_x = 768;
+  constexpr double header_y = 20, first_row = 46, row_height = 22;
+  double low = 0.5;
+  for (const SubgroupRow& r : variable.rows) {
+    if (r.auc.ci_low) low = std::min(low, *r.auc.ci_low);
+    if (r.auc.estimate) low = std::min(low, *r.auc.estimate);
+  }
+  low = std::max(0.0, std::floor(low * 10.0 + 1e-9) / 10.0);
+  const auto x_of = [&](double auc) { return plot_left + (std::clamp(auc, low, 1.0) - low) / (1.0 - low) * (plot_right - plot_left); };
+  std::int64_t max_n = 1;
+  std::size_t marks = 0, scopes = 0;
+  std::string previous = "\x01";
+  for (const SubgroupRow& r : variable.rows) {
+    max_n = std::max(max_n, r.n);
+    marks += r.auc.estimate ? 1 : 0;
+    if (r.scope != previous) ++scopes;
+    previous = r.scope;
+  }
+  const double rows = static_cast<double>(variable.rows.size() + scopes);
+  const double axis_y = first_row + rows * row_height;
+  const double height = axis_y + 46;
+  std::string svg = svg_open("subgroup-forest-" + variable.name, width, height, marks,
+                             "Forest plot of AUC by " + variable.name,
+                             "AUC with " + ci_label + " for each " + variable.name +
+                                 ", across all centres and within each centre; hollow squares mark small subgroups.");
+  svg += text_element(name_x, header_y, escape(variable.name), "font-weight=\"600\"");
+  svg += text_element(n_x, header_y, "n", "font-weight=\"600\" text-anchor=\"end\"");
+  svg += text_element(text_x, header_y, escape("AUC (" + ci_label + ")"), "font-weight=\"600\"");
+  svg += line_element(0, header_y + 8, width, header_y + 8, "stroke=\"#bbb\"");
+  svg += line_element(x_of(0.5), first_row - 14, x_of(0.5), axis_y, "stroke=\"#777\" stroke-dasharray=\"4 3\"");
+  double y = first_row;
+  previous = "\x01";
+  for (const SubgroupRow& r : variable.rows) {
+    if (r.scope != previous) {
+      svg += text_element(name_x, y + 4, escape(r.scope.empty() ? "All centres" : truncate(r.scope, 40)),
+                          "font-weight=\"600\" font-style=\"italic\"");
+      previous = r.scope;
+      y += row_height;
+    }
+    svg += text_element(name_x + 16, y + 4, escape(truncate(r.level, 38) + (r.small ? " (small)" : "")));
+    svg += text_element(n_x, y + 4, std::to_string(r.n), "text-anchor=\"end\"");
+    svg += text_element(text_x, y + 4, escape(estimate_text(r.auc)));
+    if (r.auc.estimate) {
+      if (r.auc.ci_low && r.auc.ci_high) {
+        svg += line_element(x_of(*r.auc.ci_low), y, x_of(*r.auc.ci_high), y, "stroke=\"#333\" stroke-width=\"1.5\"");
+      }
+      const double side = 5.0 + 9.0 * std::sqrt(static_cast<double>(r.n) / static_cast<double>(max_n));
+      svg += "<rect class=\"subgroup-mark\" data-level=\"" + escape(r.level) + "\" data-small=\"" +
+             (r.small ? "true" : "false") + "\" x=\"" + coord(x_of(*r.auc.estimate) - side / 2) + "\" y=\"" +
+             coord(y - side / 2) + "\" width=\"" + coord(side) + "\" height=\"" + coord(side) + "\" fill=\"" +
+             (r.small ? "#fff" : "#0072B2") + "\" stroke=\"#0072B2\" stroke-width=\"1.5\"><title>" +
+             escape(r.level + ": AUC " + estimate_text(r.auc) + ", n = " + std::to_string(r.n)) + "</title></rect>";
+    }
+    y += row_height;
+  }
+  svg += line_element(plot_left, axis_y, plot_right, axis_y, "stroke=\"#444\"");
+  for (int t = static_cast<int>(std::lround(low * 10)); t <= 10; ++t) {
+    const double v = t / 10.0;
+    svg += line_element(x_of(v), axis_y, x_of(v), axis_y + 4, "stroke=\"#444\"");
+    svg += text_element(x_of(v), axis_y + 16, fixed(v, 1), "text-anchor=\"middle\" fill=\"#444\"");
+  }
+  svg += text_element((plot_left + plot_right) / 2, axis_y + 34, "AUC", "text-anchor=\"middle\" font-size=\"13\"");
   svg += "</svg>";
   return svg;
 }

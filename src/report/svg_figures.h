@@ -28,4 +28,13 @@ std::string forest_svg(const ReportData& report, const std::string& ci_label);
 // id="calibration-plot": one reliability diagram per centre and one for the pooled data.
 std::string calibration_svg(const ReportData& report);
 
+// id="decision-curve-plot": one panel per centre with a decision curve and one for the pooled
+// data: net benefit of the model with its bootstrap band, treat all, treat none, and the
+// decision threshold.
+std::string decision_curve_svg(const ReportData& report);
+
+// id="subgroup-forest-<variable>": AUC with its interval per level of a subgroup variable, all
+// centres first and then within each centre; small subgroups hollow.
+std::string subgroup_forest_svg(const SubgroupVariable& variable, const std::string& ci_label);
+
 }  // namespace mcval::report

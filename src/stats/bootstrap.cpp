@@ -301,6 +301,40 @@ Result<BootstrapResult> bootstrap(std::size_t n, std::span<const int> strata, st
   return summarize(estimate, std::move(values), jackknife, options);
 }
 
+Result<BootstrapBand> bootstrap_band(std::size_t n, std::span<const int> strata, std::span<const std::int64_t> clusters,
+                                     std::size_t dimension, const BootstrapVectorStatistic& statistic,
+                                     const BootstrapOptions& options) {
+  MCVAL_TRY(check_options(options));
+  if (dimension == 0) return Error{ErrorCode::invalid_argument, "the statistic has no component"};
+  MCVAL_TRY_ASSIGN(resampler, Resampler::make(n, strata, clusters));
+  const std::size_t replicates = options.replicates;
+  std::vector<double> values(replicates * dimension);  // replicate-major
+  parallel_for(
+      replicates, thread_count(options, replicates), [] { return std::vector<std::size_t>(); },
+      [&](std::size_t r, std::vector<std::size_t>& indices) {
+        indices.clear();
+        resampler.draw(options.seed, r, [&](std::uint32_t i) { indices.push_back(i); });
+        statistic(indices, std::span<double>(values).subspan(r * dimension, dimension));
+      });
+  BootstrapBand band;
+  band.percentile.resize(dimension);
+  band.replicates_used.resize(dimension);
+  const double alpha = 1.0 - options.confidence;
+  std::vector<double> column;
+  for (std::size_t d = 0; d < dimension; ++d) {
+    column.clear();
+    for (std::size_t r = 0; r < replicates; ++r) {
+      const double v = values[r * dimension + d];
+      if (std::isfinite(v)) column.push_back(v);
+    }
+    band.replicates_used[d] = column.size();
+    if (column.empty()) continue;
+    std::sort(column.begin(), column.end());
+    band.percentile[d] = {quantile_sorted(column, 0.5 * alpha), quantile_sorted(column, 1.0 - 0.5 * alpha)};
+  }
+  return band;
+}
+
 Result<BootstrapResult> bootstrap_auc(std::span<const int> labels, std::span<const double> scores,
                                       std::span<const std::int64_t> clusters, const BootstrapOptions& options) {
   MCVAL_TRY(check_options(options));

@@ -74,20 +74,47 @@ Result<MetaAnalysis> meta_analysis(std::span<const double> estimates, std::span<
   return m;
 }
 
+double hanley_mcneil_variance(double auc, double n_positive, double n_negative) {
+  if (!(n_positive >= 1.0 && n_negative >= 1.0)) return std::nan("");
+  const double q1 = auc / (2.0 - auc);
+  const double q2 = 2.0 * auc * auc / (1.0 + auc);
+  const double a2 = auc * auc;
+  return (auc * (1.0 - auc) + (n_positive - 1.0) * (q1 - a2) + (n_negative - 1.0) * (q2 - a2)) /
+         (n_positive * n_negative);
+}
+
 Result<PooledAuc> pool_auc(std::span<const CentreAuc> centres, double confidence) {
   if (centres.empty()) return Error{ErrorCode::invalid_argument, "no centres to pool"};
   PooledAuc pooled;
   for (std::size_t i = 0; i < centres.size(); ++i) {
-    const double a = centres[i].auc;
-    const double v = centres[i].variance;
-    if (!(a > 0.0 && a < 1.0)) {
-      return Error{ErrorCode::invalid_argument,
-                   "AUC of centre " + std::to_string(i) + " is not strictly between 0 and 1; it has no logit"};
+    double a = centres[i].auc;
+    double v = centres[i].variance;
+    if (!(a >= 0.0 && a <= 1.0)) {
+      return Error{ErrorCode::invalid_argument, "AUC of centre " + std::to_string(i) + " is not between 0 and 1"};
     }
-    if (!(std::isfinite(v) && v > 0.0)) {
-      return Error{ErrorCode::invalid_argument,
-                   "AUC variance of centre " + std::to_string(i) + " is not finite and positive"};
+    if (!(std::isfinite(v) && v >= 0.0)) {
+      return Error{ErrorCode::invalid_argument, "AUC variance of centre " + std::to_string(i) + " is not finite"};
     }
+    const bool boundary = a == 0.0 || a == 1.0;
+    const bool correct = boundary || v == 0.0;
+    if (correct) {
+      if (centres[i].n_positive == 0 || centres[i].n_negative == 0) {
+        return Error{ErrorCode::invalid_argument, "centre " + std::to_string(i) +
+                                                      " needs the continuity correction but has no class counts"};
+      }
+      const double n_pos = static_cast<double>(centres[i].n_positive);
+      const double n_neg = static_cast<double>(centres[i].n_negative);
+      const double pairs = n_pos * n_neg;
+      if (a == 1.0) a = (pairs - 0.5) / pairs;
+      if (a == 0.0) a = 0.5 / pairs;
+      v = hanley_mcneil_variance(a, n_pos, n_neg);
+      if (!(std::isfinite(v) && v > 0.0)) {
+        return Error{ErrorCode::invalid_argument,
+                     "AUC variance of centre " + std::to_string(i) + " is 0 even after the continuity correction"};
+      }
+    }
+    pooled.auc.push_back(a);
+    pooled.corrected.push_back(correct);
     pooled.logit_auc.push_back(std::log(a / (1.0 - a)));
     const double slope = a * (1.0 - a);
     pooled.logit_variance.push_back(v / (slope * slope));

@@ -115,6 +115,28 @@ Result<PairedDeLongTest> paired_delong_test(std::span<const int> labels, std::sp
   return t;
 }
 
+Result<UnpairedDeLongTest> unpaired_delong_test(const DeLongAuc& first, const DeLongAuc& second, double confidence) {
+  MCVAL_TRY(detail::check_confidence(confidence));
+  UnpairedDeLongTest t;
+  t.difference = first.auc - second.auc;
+  t.se_difference = std::sqrt(first.variance + second.variance);
+  if (t.se_difference > 0.0) {
+    t.z = t.difference / t.se_difference;
+  } else if (t.difference == 0.0) {
+    t.z = 0.0;
+  } else {
+    t.z = t.difference > 0 ? std::numeric_limits<double>::infinity() : -std::numeric_limits<double>::infinity();
+  }
+  const double v1 = first.variance, v2 = second.variance;
+  const auto n1 = static_cast<double>(first.n_positive + first.n_negative);
+  const auto n2 = static_cast<double>(second.n_positive + second.n_negative);
+  t.df = (v1 + v2) * (v1 + v2) / (v1 * v1 / (n1 - 1.0) + v2 * v2 / (n2 - 1.0));
+  t.p_value = std::isfinite(t.df) ? 2.0 * student_t_sf(std::fabs(t.z), t.df) : (t.z == 0.0 ? 1.0 : 0.0);
+  const double z = normal_critical_value(confidence);
+  t.ci_difference = {t.difference - z * t.se_difference, t.difference + z * t.se_difference};
+  return t;
+}
+
 Result<RocCurve> roc_curve(std::span<const int> labels, std::span<const double> scores) {
   MCVAL_TRY(detail::check_binary(labels, scores, true));
   const auto groups = detail::make_tie_groups(labels, scores);

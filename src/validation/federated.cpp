@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string_view>
@@ -12,10 +13,12 @@
 #include "mcval/dataset/join.h"
 #include "mcval/stats/binary.h"
 #include "mcval/stats/calibration.h"
+#include "mcval/stats/decision_curve.h"
 #include "mcval/stats/distributions.h"
 #include "mcval/stats/kappa.h"
 #include "mcval/stats/meta.h"
 #include "mcval/stats/roc.h"
+#include "mcval/stats/smoothed_calibration.h"
 #include "report_json.h"
 
 namespace mcval::validation {
@@ -39,6 +42,7 @@ int histogram_bin(double score) {
 /// converted with undefined behaviour, and counts past 2^48 could overflow once summed.
 constexpr std::int64_t kMaxSummaryCount = std::int64_t{1} << 48;
 constexpr std::int64_t kMaxEceBins = 1000;
+constexpr std::int64_t kMaxDecisionBandSlides = 10'000'000;
 
 class MalformedSummary : public std::runtime_error {
  public:
@@ -116,7 +120,16 @@ json centre_summary(const std::vector<const dataset::AnalysisRow*>& rows, double
   json calibration = {{"slope", nullptr}, {"intercept", nullptr}};
   if (auto slope = stats::calibration_slope(labels, scores); slope.ok()) calibration["slope"] = slope->slope;
   if (auto citl = stats::calibration_in_the_large(labels, scores); citl.ok()) calibration["intercept"] = citl->intercept;
+  // The calibration errors only: the smoothed curve's grid would carry the extreme scores.
+  if (auto smooth = stats::smoothed_calibration(labels, scores); smooth.ok()) {
+    calibration["smoothed"] = {{"method", stats::kSmoothedCalibrationMethod},
+                               {"ici", smooth->ici}, {"e50", smooth->e50}, {"e90", smooth->e90},
+                               {"emax", smooth->emax}, {"curve", nullptr}};
+  }
   c["calibration"] = calibration;
+  if (auto dca = stats::decision_curve(labels, scores, detail::decision_thresholds(threshold)); dca.ok()) {
+    c["decision_counts"] = {{"thresholds", dca->thresholds}, {"tp", dca->true_positives}, {"fp", dca->false_positives}};
+  }
   if (auto t = stats::threshold_for_sensitivity(labels, scores, options.reported_target_sensitivity); t.ok()) {
     c["threshold_for_target_sensitivity"] = {{"target", options.reported_target_sensitivity}, {"threshold", t->threshold}};
   }
@@ -136,6 +149,11 @@ json centre_summary(const std::vector<const dataset::AnalysisRow*>& rows, double
 
 
 // ---- combining ----
+
+/// The seed of a centre's decision-curve band, as the centralised report derives it.
+std::uint64_t decision_seed(std::uint64_t seed, const std::string& name) {
+  return detail::group_seed(seed, name) ^ detail::kDecisionCurveSeedSalt;
+}
 
 struct Histogram {
   std::vector<std::int64_t> positive = std::vector<std::int64_t>(kSummaryHistogramBins, 0);
@@ -181,13 +199,6 @@ json histogram_roc(const Histogram& h) {
   return points;
 }
 
-/// Hanley-McNeil standard error of an AUC with p positives and n negatives.
-double hanley_mcneil_se(double auc, double p, double n) {
-  const double q1 = auc / (2 - auc);
-  const double q2 = 2 * auc * auc / (1 + auc);
-  return std::sqrt((auc * (1 - auc) + (p - 1) * (q1 - auc * auc) + (n - 1) * (q2 - auc * auc)) / (p * n));
-}
-
 
 /// The statistics derivable exactly from aggregates, in the report's CentreStats form.
 struct Aggregates {
@@ -199,10 +210,36 @@ struct Aggregates {
   std::vector<double> bin_sum_predicted;
   std::vector<std::int64_t> bin_sum_observed;
   std::vector<std::int64_t> isup;  // 6x6, empty when no grades
+  /// Positives and negatives with score >= each decision-curve threshold; empty when a summary
+  /// lacks them (made by a version without decision curves).
+  std::vector<std::int64_t> dca_tp, dca_fp;
+  bool dca_missing = false;
 };
 
-Status add(Aggregates& into, const json& c, int ece_bins) {
+/// Adds a summary's decision-curve counts; the grid must be the one of this threshold.
+void add_decision_counts(Aggregates& into, const json& c, const std::vector<double>& grid) {
+  if (!c.contains("decision_counts")) {
+    into.dca_missing = true;
+    return;
+  }
+  const auto& d = c.at("decision_counts");
+  const auto& tp = d.at("tp");
+  const auto& fp = d.at("fp");
+  if (d.at("thresholds") != json(grid) || !tp.is_array() || !fp.is_array() || tp.size() != grid.size() ||
+      fp.size() != grid.size()) {
+    throw MalformedSummary("decision_counts are not on the decision-curve grid of this threshold");
+  }
+  into.dca_tp.resize(grid.size(), 0);
+  into.dca_fp.resize(grid.size(), 0);
+  for (std::size_t k = 0; k < grid.size(); ++k) {
+    into.dca_tp[k] += summary_count(tp[k], "a decision-curve count");
+    into.dca_fp[k] += summary_count(fp[k], "a decision-curve count");
+  }
+}
+
+Status add(Aggregates& into, const json& c, int ece_bins, double threshold) {
   try {
+    add_decision_counts(into, c, detail::decision_thresholds(threshold));
     into.n += summary_count(c.at("n"), "n");
     into.n_positive += summary_count(c.at("n_positive"), "n_positive");
     const auto& h = c.at("score_histogram");
@@ -249,9 +286,32 @@ Status add(Aggregates& into, const json& c, int ece_bins) {
   return {};
 }
 
-json stats_from_aggregates(const Aggregates& a, double threshold, const ValidationOptions& options, int ece_bins) {
+json stats_from_aggregates(const Aggregates& a, double threshold, const ValidationOptions& options, int ece_bins,
+                           std::uint64_t seed) {
   json out;
   out["n"] = a.n;
+  if (!a.dca_missing && !a.dca_tp.empty()) {
+    const std::vector<double> grid = detail::decision_thresholds(threshold);
+    auto dca = stats::decision_curve_from_counts(grid, a.dca_tp, a.dca_fp, a.n_positive, a.n - a.n_positive);
+    if (dca.ok()) {
+      std::optional<stats::DecisionCurveBand> band;
+      // The band resamples one pseudo-slide per counted slide: bounded, since the counts come from
+      // other sites (a summary claiming 2^40 slides must not make this process allocate them).
+      if (options.bootstrap_replicates >= 2 && a.n <= kMaxDecisionBandSlides) {
+        stats::BootstrapOptions boot;
+        boot.replicates = options.bootstrap_replicates;
+        boot.seed = seed;
+        boot.confidence = options.confidence;
+        boot.threads = options.threads;
+        auto b = stats::bootstrap_decision_curve_from_counts(grid, a.dca_tp, a.dca_fp, a.n_positive,
+                                                             a.n - a.n_positive, boot);
+        if (b.ok()) band = std::move(*b);
+      }
+      out["decision_curve"] = detail::decision_curve_json(
+          *dca, band ? &*band : nullptr, threshold,
+          "pointwise percentile, slides resampled from the per-threshold counts (no patient clusters in aggregates)");
+    }
+  }
   out["n_positive"] = a.n_positive;
   if (auto m = stats::binary_metrics(a.confusion, threshold, options.confidence); m.ok()) {
     out["sensitivity"] = proportion_json(m->sensitivity);
@@ -423,9 +483,9 @@ Result<json> combine_checked_summaries(const std::vector<json>& summaries, const
     }
     if (!c.contains("n")) continue;  // nothing analysed at this centre
     Aggregates one;
-    MCVAL_TRY(add(one, c, ece_bins));
-    MCVAL_TRY(add(pooled, c, ece_bins));
-    json stats_json = stats_from_aggregates(one, threshold, options, ece_bins);
+    MCVAL_TRY(add(one, c, ece_bins, threshold));
+    MCVAL_TRY(add(pooled, c, ece_bins, threshold));
+    json stats_json = stats_from_aggregates(one, threshold, options, ece_bins, decision_seed(options.seed, name));
     stats_json["calibration"] = c.value("calibration", json::object());
     if (c.contains("threshold_for_target_sensitivity")) {
       stats_json["threshold_for_target_sensitivity"] = c["threshold_for_target_sensitivity"];
@@ -436,8 +496,9 @@ Result<json> combine_checked_summaries(const std::vector<json>& summaries, const
       const double se = std::sqrt(variance);
       stats_json["auc"] = {{"estimate", auc}, {"ci_low", std::max(0.0, auc - z * se)},
                            {"ci_high", std::min(1.0, auc + z * se)}, {"se_delong", se}};
-      if (auc > 0 && auc < 1 && variance > 0) {
-        aucs.push_back({auc, variance});
+      if (std::isfinite(auc) && std::isfinite(variance)) {
+        aucs.push_back({auc, variance, static_cast<std::size_t>(one.n_positive),
+                        static_cast<std::size_t>(one.n - one.n_positive)});
         pooled_names.push_back(name);
       }
     } else {
@@ -448,10 +509,10 @@ Result<json> combine_checked_summaries(const std::vector<json>& summaries, const
   flow["total"] = total_flow;
   if (pooled.n == 0) return Error{ErrorCode::invalid_argument, "the summaries hold no analysed slide"};
 
-  json pooled_stats = stats_from_aggregates(pooled, threshold, options, ece_bins);
+  json pooled_stats = stats_from_aggregates(pooled, threshold, options, ece_bins, decision_seed(options.seed, ""));
   const auto [auc, bound] = histogram_auc(pooled.histogram);
-  const double se = hanley_mcneil_se(auc, static_cast<double>(pooled.n_positive),
-                                     static_cast<double>(pooled.n - pooled.n_positive));
+  const double se = std::sqrt(stats::hanley_mcneil_variance(auc, static_cast<double>(pooled.n_positive),
+                                                            static_cast<double>(pooled.n - pooled.n_positive)));
   pooled_stats["auc"] = {{"estimate", number_or_null(auc)}, {"ci_low", number_or_null(std::max(0.0, auc - z * se))},
                          {"ci_high", number_or_null(std::min(1.0, auc + z * se))}, {"se_delong", nullptr},
                          {"se_hanley_mcneil", number_or_null(se)}, {"histogram_error_bound", number_or_null(bound)},
@@ -475,7 +536,8 @@ Result<json> combine_checked_summaries(const std::vector<json>& summaries, const
   report["dataset_sha256"] = combined_dataset;
   report["predictions"] = {{"source", "federated summaries"}, {"sha256", nullptr}, {"rows", nullptr}};
   report["parameters"] = {{"threshold_source", "fixed"}, {"development_centre", nullptr}, {"target_sensitivity", nullptr},
-                          {"bootstrap_replicates", 0}, {"ci_level", options.confidence}, {"ece_bins", ece_bins},
+                          {"bootstrap_replicates", options.bootstrap_replicates}, {"ci_level", options.confidence},
+                          {"ece_bins", ece_bins},
                           {"unit", "slide"}, {"patient_aggregation", nullptr}, {"positive_rule", "score >= threshold"},
                           {"reported_target_sensitivity", options.reported_target_sensitivity}};
   report["threshold"] = threshold;

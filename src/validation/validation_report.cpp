@@ -3,15 +3,18 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "mcval/common/clock.h"
 #include "mcval/stats/binary.h"
 #include "mcval/stats/bootstrap.h"
 #include "mcval/stats/calibration.h"
+#include "mcval/stats/decision_curve.h"
 #include "mcval/stats/kappa.h"
 #include "mcval/stats/meta.h"
 #include "mcval/stats/roc.h"
+#include "mcval/stats/smoothed_calibration.h"
 #include "report_json.h"
 
 namespace mcval::validation {
@@ -37,12 +40,7 @@ struct Group {
   std::vector<std::string> grade_patients;
 };
 
-/// A reproducible seed per group, so each group's bootstrap is independent of the others.
-std::uint64_t group_seed(std::uint64_t seed, const std::string& name) {
-  std::uint64_t h = 1469598103934665603ULL;  // FNV-1a
-  for (unsigned char c : name) h = (h ^ c) * 1099511628211ULL;
-  return seed ^ h;
-}
+using detail::group_seed;
 
 json roc_points(const stats::RocCurve& curve) {
   json points = json::array();
@@ -72,7 +70,7 @@ json group_stats(const Group& g, double threshold, const ValidationOptions& opti
     out["auc"] = interval_json(delong->auc, delong->ci);
     out["auc"]["se_delong"] = delong->se;
     out["auc"]["ci_logit"] = {{"low", number_or_null(delong->ci_logit.low)}, {"high", number_or_null(delong->ci_logit.high)}};
-    if (auc_out) *auc_out = {delong->auc, delong->variance};
+    if (auc_out) *auc_out = {delong->auc, delong->variance, delong->n_positive, delong->n_negative};
   } else {
     out["auc"] = {{"estimate", nullptr}, {"ci_low", nullptr}, {"ci_high", nullptr}, {"se_delong", nullptr}};
     notes.push_back("AUC not available: " + delong.error().detail);
@@ -142,9 +140,54 @@ json group_stats(const Group& g, double threshold, const ValidationOptions& opti
     notes.push_back("calibration-in-the-large not available: " + citl.error().detail);
   }
   calibration["intercept_definition"] = "calibration-in-the-large: logistic intercept with logit(p) as offset";
+  calibration["smoothed"] = nullptr;
+  if (auto smooth = stats::smoothed_calibration(g.labels, g.scores); smooth.ok()) {
+    json curve = {{"predicted", smooth->curve_predicted}, {"observed", smooth->curve_observed},
+                  {"band_low", nullptr}, {"band_high", nullptr}};
+    if (options.bootstrap_replicates >= 2) {
+      stats::BootstrapOptions smooth_boot = boot;
+      smooth_boot.seed = seed ^ detail::kSmoothedCalibrationSeedSalt;
+      if (auto band = stats::bootstrap_smoothed_calibration(g.labels, g.scores, clusters, smooth->curve_predicted,
+                                                            smooth_boot);
+          band.ok()) {
+        json low = json::array(), high = json::array();
+        for (const auto& i : *band) {
+          low.push_back(number_or_null(i.low));
+          high.push_back(number_or_null(i.high));
+        }
+        curve["band_low"] = low;
+        curve["band_high"] = high;
+      } else {
+        notes.push_back("smoothed calibration band not available: " + band.error().detail);
+      }
+    }
+    calibration["smoothed"] = {{"method", stats::kSmoothedCalibrationMethod},
+                               {"ici", smooth->ici}, {"e50", smooth->e50}, {"e90", smooth->e90},
+                               {"emax", smooth->emax}, {"curve", curve}};
+  } else {
+    notes.push_back("smoothed calibration not available: " + smooth.error().detail);
+  }
   out["calibration"] = calibration;
 
   if (auto curve = stats::roc_curve(g.labels, g.scores); curve.ok()) out["roc"] = roc_points(*curve);
+
+  const std::vector<double> grid = detail::decision_thresholds(threshold);
+  if (auto dca = stats::decision_curve(g.labels, g.scores, grid); dca.ok()) {
+    std::optional<stats::DecisionCurveBand> band;
+    if (options.bootstrap_replicates >= 2) {
+      stats::BootstrapOptions dca_boot = boot;
+      dca_boot.seed = seed ^ detail::kDecisionCurveSeedSalt;
+      if (auto b = stats::bootstrap_decision_curve(g.labels, g.scores, clusters, grid, dca_boot); b.ok()) {
+        band = std::move(*b);
+      } else {
+        notes.push_back("decision curve band not available: " + b.error().detail);
+      }
+    }
+    out["decision_curve"] = detail::decision_curve_json(
+        *dca, band ? &*band : nullptr, threshold, "pointwise percentile, slides resampled by patient (not stratified)");
+  } else {
+    notes.push_back("decision curve not available: " + dca.error().detail);
+  }
 
   if (with_grades && !g.grades_true.empty()) {
     if (auto k = stats::quadratic_weighted_kappa(g.grades_true, g.grades_pred, kIsupClasses, options.confidence); k.ok()) {
@@ -229,6 +272,108 @@ Result<double> choose_threshold(const dataset::JoinResult& joined, const Validat
   return t.threshold;
 }
 
+/// A subgroup is "small" below these counts: its estimates are shown but flagged, not read.
+constexpr std::size_t kSmallSubgroupSlides = 30;
+constexpr std::size_t kSmallSubgroupPerClass = 5;
+
+/// n, AUC (DeLong) and sensitivity and specificity at the threshold (Wilson) of one subgroup.
+json subgroup_cell(const Group& g, double threshold, const ValidationOptions& options,
+                   std::optional<stats::DeLongAuc>& auc_out) {
+  const std::size_t n_positive = static_cast<std::size_t>(std::count(g.labels.begin(), g.labels.end(), 1));
+  const std::size_t n_negative = g.labels.size() - n_positive;
+  const bool small = g.labels.size() < kSmallSubgroupSlides || n_positive < kSmallSubgroupPerClass ||
+                     n_negative < kSmallSubgroupPerClass;
+  json out = {{"n", g.labels.size()}, {"n_positive", n_positive}, {"small", small},
+              {"auc", {{"estimate", nullptr}, {"ci_low", nullptr}, {"ci_high", nullptr}, {"se_delong", nullptr}}},
+              {"sensitivity", nullptr}, {"specificity", nullptr}};
+  if (small) {
+    out["note"] = "small subgroup (fewer than " + std::to_string(kSmallSubgroupSlides) + " slides or fewer than " +
+                  std::to_string(kSmallSubgroupPerClass) + " of a class): its estimates are too imprecise to read";
+  }
+  if (auto delong = stats::delong_auc(g.labels, g.scores, options.confidence); delong.ok()) {
+    out["auc"] = interval_json(delong->auc, delong->ci);
+    out["auc"]["se_delong"] = delong->se;
+    auc_out = *delong;
+  }
+  if (auto m = stats::binary_metrics(g.labels, g.scores, threshold, options.confidence); m.ok()) {
+    if (m->sensitivity.trials > 0) out["sensitivity"] = proportion_json(m->sensitivity);
+    if (m->specificity.trials > 0) out["specificity"] = proportion_json(m->specificity);
+  }
+  return out;
+}
+
+/// Test of a difference in AUC between the levels that have one: DeLong's test for independent
+/// samples for two levels, Cochran's Q on the DeLong variances (chi-square, k - 1 df) for more.
+json subgroup_test(const std::vector<std::pair<std::string, stats::DeLongAuc>>& aucs, double confidence) {
+  json test = {{"levels", json::array()}, {"method", nullptr}, {"statistic", nullptr}, {"df", nullptr},
+               {"p", nullptr}};
+  for (const auto& [level, auc] : aucs) test["levels"].push_back(level);
+  if (aucs.size() == 2) {
+    if (auto t = stats::unpaired_delong_test(aucs[0].second, aucs[1].second, confidence); t.ok()) {
+      test["method"] = "DeLong test for two independent AUCs (D, Welch t, as pROC roc.test paired = FALSE)";
+      test["df"] = number_or_null(t->df);
+      test["statistic"] = number_or_null(t->z);
+      test["difference"] = t->difference;
+      test["difference_ci"] = {{"low", number_or_null(t->ci_difference.low)},
+                               {"high", number_or_null(t->ci_difference.high)}};
+      test["p"] = t->p_value;
+    }
+  } else if (aucs.size() > 2) {
+    std::vector<double> estimates, variances;
+    for (const auto& [level, auc] : aucs) {
+      estimates.push_back(auc.auc);
+      variances.push_back(auc.variance);
+    }
+    if (auto m = stats::meta_analysis(estimates, variances, confidence); m.ok()) {
+      test["method"] = "Cochran's Q on the DeLong variances (chi-square, k - 1 df)";
+      test["statistic"] = m->q;
+      test["df"] = m->df;
+      test["p"] = m->q_p_value;
+    }
+  }
+  if (test["method"].is_null()) test["note"] = "fewer than two levels with an AUC and a positive variance";
+  return test;
+}
+
+/// One subgroup variable: its levels across all centres and within each centre, with the test.
+json subgroup_variable(const std::vector<dataset::AnalysisRow>& rows, const std::string& (*value)(const dataset::AnalysisRow&),
+                       double threshold, const ValidationOptions& options) {
+  std::map<std::string, std::map<std::string, Group>> by_scope;  // "" = all centres
+  std::size_t not_given = 0;
+  for (const auto& r : rows) {
+    const std::string& level = value(r);
+    if (level.empty()) {
+      ++not_given;
+      continue;
+    }
+    add_row(by_scope[""][level], r);
+    add_row(by_scope[r.centre][level], r);
+  }
+  const auto scope_json = [&](const std::map<std::string, Group>& levels) {
+    json out = {{"levels", json::object()}};
+    std::vector<std::pair<std::string, stats::DeLongAuc>> aucs;
+    for (const auto& [level, g] : levels) {
+      std::optional<stats::DeLongAuc> auc;
+      out["levels"][level] = subgroup_cell(g, threshold, options, auc);
+      if (auc && auc->variance > 0) aucs.emplace_back(level, *auc);
+    }
+    out["test"] = subgroup_test(aucs, options.confidence);
+    return out;
+  };
+  json variable = {{"not_given", not_given}, {"pooled", nullptr}, {"centres", json::object()}};
+  for (const auto& [scope, levels] : by_scope) {
+    if (scope.empty()) {
+      variable["pooled"] = scope_json(levels);
+    } else {
+      variable["centres"][scope] = scope_json(levels);
+    }
+  }
+  return variable;
+}
+
+const std::string& scanner_of(const dataset::AnalysisRow& r) { return r.scanner; }
+const std::string& specimen_of(const dataset::AnalysisRow& r) { return r.specimen; }
+
 }  // namespace
 
 Result<json> build_report(const dataset::Dataset& dataset, const dataset::Predictions& predictions,
@@ -286,7 +431,7 @@ Result<json> build_report(const dataset::Dataset& dataset, const dataset::Predic
     stats::CentreAuc auc;
     centre_stats[name] = group_stats(group, threshold, options, group_seed(options.seed, name), true, &auc);
     if (options.development_centre && name == *options.development_centre) centre_stats[name]["development"] = true;
-    if (std::isfinite(auc.auc) && auc.auc > 0 && auc.auc < 1 && auc.variance > 0) {
+    if (std::isfinite(auc.auc)) {
       aucs.push_back(auc);
       pooled_names.push_back(name);
     }
@@ -294,6 +439,11 @@ Result<json> build_report(const dataset::Dataset& dataset, const dataset::Predic
   report["centres"] = centre_stats;
 
   report["heterogeneity"] = detail::heterogeneity_json(aucs, pooled_names, options.confidence);
+
+  report["subgroups"] = {{"variables", {"scanner", "specimen"}},
+                         {"small_below", {{"slides", kSmallSubgroupSlides}, {"per_class", kSmallSubgroupPerClass}}},
+                         {"scanner", subgroup_variable(joined.rows, scanner_of, threshold, options)},
+                         {"specimen", subgroup_variable(joined.rows, specimen_of, threshold, options)}};
 
   // Patient level: slides of a patient aggregated within each centre.
   json patient_level = {{"aggregation", parameters["patient_aggregation"]}, {"centres", json::object()}};

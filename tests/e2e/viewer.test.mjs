@@ -256,14 +256,14 @@ async function storeValidationRun(data) {
     state = (Math.imul(state, 1103515245) + 12345) >>> 0;
     return state / 2 ** 32;
   };
-  const dataset = ['slide_id,centre,patient_id,label,isup_grade'];
+  const dataset = ['slide_id,centre,patient_id,label,isup_grade,scanner'];
   const predictions = ['slide_id,score,isup_pred'];
   ['centre-a', 'centre-b', 'centre-c'].forEach((centre, c) => {
     for (let i = 0; i < 60; i += 1) {
       const label = random() < 0.4 ? 1 : 0;
       const grade = label ? 1 + Math.floor(random() * 5) : 0;
       const id = `${centre}-${i}`;
-      dataset.push(`${id},${centre},${centre}-p${i >> 1},${label},${grade}`);
+      dataset.push(`${id},${centre},${centre}-p${i >> 1},${label},${grade},${i % 3 ? 'scanner-x' : 'scanner-y'}`);
       const score = Math.min(1, Math.max(0, (label ? 0.65 : 0.35) + (random() - 0.5) * (0.6 + 0.3 * c)));
       predictions.push(`${id},${score.toFixed(4)},${label ? Math.max(0, grade - (random() < 0.3 ? 1 : 0)) : 0}`);
     }
@@ -612,7 +612,8 @@ test('report: the stored validation report is listed in the viewer and its figur
     assert.match(href, /^\/reports\/[0-9a-f]{16}\/report\.html$/);
 
     await page.goto(`${ctx.baseUrl}${href}`);
-    for (const id of ['roc-plot', 'forest-plot', 'calibration-plot']) {
+    for (const id of ['roc-plot', 'forest-plot', 'calibration-plot', 'decision-curve-plot',
+      'subgroup-forest-scanner']) {
       const figure = page.locator(`svg#${id}`);
       await figure.waitFor({ timeout: 10_000 });
       const box = await figure.boundingBox();
@@ -629,7 +630,9 @@ test('report: the stored validation report is listed in the viewer and its figur
       });
       assert.ok(plotted.points > 0, `${id} plots data points`);
       assert.ok(plotted.shapes > 5, `${id} draws shapes`);
-      const shot = decodePng(await figure.screenshot());
+      const png = await figure.screenshot();
+      await writeFile(path.join(ARTIFACTS, `report-${id}.png`), png);
+      const shot = decodePng(png);
       const stats = luminanceStats(shot, { x: 0, y: 0, width: shot.width, height: shot.height });
       assert.ok(stats.stddev > 10 && stats.nearWhite < 0.98, `${id} is not blank: ${JSON.stringify(stats)}`);
     }

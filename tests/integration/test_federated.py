@@ -103,6 +103,26 @@ class FederatedTest(unittest.TestCase):
             self.assertAlmostEqual(self.central["heterogeneity"][key], self.combined["heterogeneity"][key], delta=1e-12)
         self.assertEqual(self.central["flow"]["total"]["analysed"], self.combined["flow"]["total"]["analysed"])
 
+    def test_decision_curves_from_counts_equal_the_centralised_ones(self):
+        for name in [None, *self.central["centres"]]:
+            a = self.central["pooled"] if name is None else self.central["centres"][name]
+            b = self.combined["pooled"] if name is None else self.combined["centres"][name]
+            da, db = a["decision_curve"], b["decision_curve"]
+            self.assertEqual(da["thresholds"], db["thresholds"], name)
+            for key in ("model", "treat_all"):
+                for x, y in zip(da[key], db[key]):
+                    self.assertAlmostEqual(x, y, delta=1e-12, msg=(name, key))
+            self.assertAlmostEqual(da["at_threshold"]["model"], db["at_threshold"]["model"], delta=1e-12, msg=name)
+            # The combining run bootstraps the counts (its default replicates); the band holds the curve.
+            band = db["band"]
+            self.assertGreaterEqual(band["replicates"], 2)
+            k = db["thresholds"].index(0.5)
+            self.assertLessEqual(band["model_low"][k], db["model"][k] + 1e-12)
+            self.assertGreaterEqual(band["model_high"][k], db["model"][k] - 1e-12)
+        self.assertEqual(self.central["heterogeneity"]["corrected_centres"],
+                         self.combined["heterogeneity"]["corrected_centres"])
+        self.assertEqual(self.central["heterogeneity"]["centres"], self.combined["heterogeneity"]["centres"])
+
     def test_pooled_auc_is_within_its_stated_bound(self):
         auc = self.combined["pooled"]["auc"]
         exact = self.central["pooled"]["auc"]["estimate"]

@@ -96,6 +96,28 @@ class ValidateTest(unittest.TestCase):
             qwk = cohen_kappa_score([r[3] for r in rows], [r[4] for r in rows], weights="quadratic", labels=range(6))
             self.assertAlmostEqual(stats["qwk"]["estimate"], qwk, delta=1e-12)
 
+    def test_subgroups_by_scanner_and_specimen(self):
+        sub = self.report["subgroups"]
+        self.assertEqual(sub["variables"], ["scanner", "specimen"])
+        levels = sub["scanner"]["pooled"]["levels"]
+        # The demo's scanner is one per centre: scanner-a is centre-a's, and so on.
+        self.assertEqual(set(levels), {"scanner-a", "scanner-b", "scanner-c"})
+        for centre in ("centre-a", "centre-b", "centre-c"):
+            rows = [r for r in self.rows if r[0] == centre]
+            cell = levels["scanner-" + centre[-1]]
+            self.assertEqual(cell["n"], len(rows))
+            self.assertAlmostEqual(cell["auc"]["estimate"], roc_auc_score([r[1] for r in rows], [r[2] for r in rows]),
+                                   delta=1e-12)
+            self.assertEqual(set(sub["scanner"]["centres"][centre]["levels"]), {"scanner-" + centre[-1]})
+        test = sub["scanner"]["pooled"]["test"]
+        self.assertIn("Cochran", test["method"])
+        self.assertEqual(test["df"], 2)
+        # One specimen type only: no test, and it says why.
+        specimen = sub["specimen"]["pooled"]
+        self.assertEqual(list(specimen["levels"]), ["biopsy"])
+        self.assertIsNone(specimen["test"]["p"])
+        self.assertIn("fewer than two levels", specimen["test"]["note"])
+
     def test_flow_counts_add_up(self):
         total = self.report["flow"]["total"]
         self.assertEqual(total["received"], total["excluded_total"] + total["failed_inference"] + total["analysed"])

@@ -20,11 +20,13 @@
 #include "mcval/stats/binary.h"
 #include "mcval/stats/bootstrap.h"
 #include "mcval/stats/calibration.h"
+#include "mcval/stats/decision_curve.h"
 #include "mcval/stats/distributions.h"
 #include "mcval/stats/kappa.h"
 #include "mcval/stats/meta.h"
 #include "mcval/stats/patient.h"
 #include "mcval/stats/roc.h"
+#include "mcval/stats/smoothed_calibration.h"
 
 namespace {
 
@@ -152,6 +154,62 @@ json binary_sections(const json& request, std::span<const int> labels, std::span
       out["bootstrap_auc_clustered"] = section(st::bootstrap_auc(labels, scores, groups, options), bootstrap_json);
     }
   }
+  if (request.contains("independent")) {
+    const auto other_labels = request["independent"]["labels"].get<std::vector<int>>();
+    const auto other_scores = doubles(request["independent"]["scores"]);
+    const auto a = st::delong_auc(labels, scores, options.confidence);
+    const auto b = st::delong_auc(other_labels, other_scores, options.confidence);
+    if (a.ok() && b.ok()) {
+      out["unpaired"] = section(st::unpaired_delong_test(*a, *b, options.confidence), [](const st::UnpairedDeLongTest& t) {
+        return json{{"difference", t.difference}, {"se_difference", t.se_difference}, {"z", number(t.z)}, {"df", t.df},
+                    {"p_value", t.p_value}, {"ci_difference", interval(t.ci_difference)}};
+      });
+    }
+  }
+  if (request.contains("decision_thresholds")) {
+    const std::vector<double> grid = doubles(request["decision_thresholds"]);
+    const auto curve_json = [](const st::DecisionCurve& c) {
+      return json{{"thresholds", c.thresholds}, {"tp", c.true_positives}, {"fp", c.false_positives},
+                  {"model", c.model}, {"treat_all", c.treat_all}, {"n", c.n}, {"n_positive", c.n_positive}};
+    };
+    const auto band_json = [](const st::DecisionCurveBand& b) {
+      json model = json::array(), all = json::array();
+      for (const auto& i : b.model) model.push_back(interval(i));
+      for (const auto& i : b.treat_all) all.push_back(interval(i));
+      return json{{"model", model}, {"treat_all", all}, {"replicates", b.replicates}};
+    };
+    const auto curve = st::decision_curve(labels, scores, grid);
+    out["decision_curve"] = section(curve, curve_json);
+    if (curve.ok()) {
+      const std::int64_t n_neg = curve->n - curve->n_positive;
+      out["decision_curve_from_counts"] = section(
+          st::decision_curve_from_counts(grid, curve->true_positives, curve->false_positives, curve->n_positive, n_neg),
+          curve_json);
+      if (request.value("bootstrap", true)) {
+        out["decision_band"] = section(st::bootstrap_decision_curve(labels, scores, groups, grid, options), band_json);
+        out["decision_band_from_counts"] =
+            section(st::bootstrap_decision_curve_from_counts(grid, curve->true_positives, curve->false_positives,
+                                                             curve->n_positive, n_neg, options),
+                    band_json);
+      }
+    }
+  }
+  if (request.contains("smoothed_calibration")) {
+    const auto smoothed = st::smoothed_calibration(labels, scores);
+    out["smoothed_calibration"] = section(smoothed, [](const st::SmoothedCalibration& c) {
+      return json{{"ici", c.ici}, {"e50", c.e50}, {"e90", c.e90}, {"emax", c.emax},
+                  {"curve_predicted", c.curve_predicted}, {"curve_observed", c.curve_observed}};
+    });
+    if (smoothed.ok() && request.value("bootstrap", true)) {
+      out["smoothed_calibration_band"] =
+          section(st::bootstrap_smoothed_calibration(labels, scores, groups, smoothed->curve_predicted, options),
+                  [](const std::vector<st::Interval>& band) {
+                    json rows = json::array();
+                    for (const auto& i : band) rows.push_back(interval(i));
+                    return rows;
+                  });
+    }
+  }
   const int bins = request.value("bins", 10);
   out["brier"] = section(st::brier_score(labels, scores), [](double v) { return json(v); });
   out["reliability"] = section(st::reliability(labels, scores, bins), [](const st::Reliability& r) {
@@ -221,7 +279,7 @@ json run(const json& request) {
       const auto d = st::delong_auc(labels, scores, options.confidence);
       centres.push_back(section(d, delong_json));
       if (d.ok()) {
-        aucs.push_back({d->auc, d->variance});
+        aucs.push_back({d->auc, d->variance, d->n_positive, d->n_negative});
       } else {
         all_ok = false;
       }
@@ -229,7 +287,11 @@ json run(const json& request) {
     out["centres"] = centres;
     if (all_ok) {
       out["pooled"] = section(st::pool_auc(aucs, options.confidence), [](const st::PooledAuc& p) {
-        return json{{"logit_auc", p.logit_auc},
+        json corrected = json::array();
+        for (const bool c : p.corrected) corrected.push_back(c);
+        return json{{"auc_used", p.auc},
+                    {"corrected", corrected},
+                    {"logit_auc", p.logit_auc},
                     {"logit_variance", p.logit_variance},
                     {"logit", meta_json(p.logit)},
                     {"fixed_auc", p.fixed_auc},

@@ -202,6 +202,78 @@ Built build_stats(std::int64_t n, std::int64_t positives, double auc, double cut
       {"roc", roc},
   };
 
+  // Smoothed calibration: the true P(positive | score) under the binormal model, errors weighted
+  // by the density of the scores, and a band that widens where scores are rare.
+  {
+    json predicted = json::array(), observed = json::array(), band_low = json::array(), band_high = json::array();
+    const auto prob = [&](double x) {
+      const double wp = density(x - d) * static_cast<double>(positives);
+      const double wn = density(x) * static_cast<double>(negatives);
+      return wp / (wp + wn);
+    };
+    const double x_low = -2.5, x_high = d + 2.5;
+    for (int k = 0; k < 50; ++k) {
+      const double x = x_low + (x_high - x_low) * k / 49.0;
+      const double mass = density(x) * static_cast<double>(negatives) + density(x - d) * static_cast<double>(positives);
+      const double half = std::min(0.3, 1.2 / std::sqrt(std::max(1.0, mass)));
+      predicted.push_back(r4(score(x)));
+      observed.push_back(r4(prob(x)));
+      band_low.push_back(r4(std::max(0.0, prob(x) - half)));
+      band_high.push_back(r4(std::min(1.0, prob(x) + half)));
+    }
+    std::vector<std::pair<double, double>> errors;  // (error, weight)
+    double total = 0;
+    for (int i = 0; i < steps; ++i) {
+      const double x = -7 + i * step;
+      const double w = density(x) * static_cast<double>(negatives) + density(x - d) * static_cast<double>(positives);
+      errors.emplace_back(std::abs(score(x) - prob(x)), w);
+      total += w;
+    }
+    double mean = 0;
+    for (const auto& [e, w] : errors) mean += e * w / total;
+    std::sort(errors.begin(), errors.end());
+    const auto quantile = [&](double q) {
+      double acc = 0;
+      for (const auto& [e, w] : errors) {
+        acc += w / total;
+        if (acc >= q) return e;
+      }
+      return errors.back().first;
+    };
+    b.stats["calibration"]["smoothed"] = {
+        {"method", "lowess(p, y, f = 2/3, iter = 0) as rms::val.prob"}, {"ici", r4(mean)}, {"e50", r4(quantile(0.5))},
+        {"e90", r4(quantile(0.9))}, {"emax", r4(quantile(0.999))},
+        {"curve", {{"predicted", predicted}, {"observed", observed}, {"band_low", band_low}, {"band_high", band_high}}}};
+  }
+
+  // Decision curve: net benefit under the same binormal model, with a normal-approximation band.
+  json thresholds = json::array(), model = json::array(), treat_all = json::array(), low = json::array(),
+       high = json::array();
+  const double dn = static_cast<double>(n);
+  json at_threshold;
+  for (int k = 1; k <= 99; ++k) {
+    const double pt = k / 100.0, odds = pt / (1 - pt);
+    const double x = cut + logit(pt) / steepness;  // score >= pt above x
+    const double tpr = (1 - phi(x - d)) * static_cast<double>(positives) / dn;
+    const double fpr = (1 - phi(x)) * static_cast<double>(negatives) / dn;
+    const double nb = tpr - fpr * odds;
+    const double all = static_cast<double>(positives) / dn - static_cast<double>(negatives) / dn * odds;
+    const double se_nb = std::sqrt((tpr * (1 - tpr) + odds * odds * fpr * (1 - fpr) + 2 * odds * tpr * fpr) / dn);
+    thresholds.push_back(pt);
+    model.push_back(r4(nb));
+    treat_all.push_back(r4(all));
+    low.push_back(r4(nb - kZ * se_nb));
+    high.push_back(r4(nb + kZ * se_nb));
+    if (k == 50) {
+      at_threshold = {{"threshold", 0.5}, {"model", r4(nb)}, {"treat_all", r4(all)}, {"treat_none", 0.0},
+                      {"ci_low", r4(nb - kZ * se_nb)}, {"ci_high", r4(nb + kZ * se_nb)}};
+    }
+  }
+  b.stats["decision_curve"] = {
+      {"thresholds", thresholds}, {"model", model}, {"treat_all", treat_all}, {"treat_none", 0.0},
+      {"band", {{"model_low", low}, {"model_high", high}, {"replicates", 2000}, {"method", "pointwise percentile"}}},
+      {"at_threshold", at_threshold}};
+
   // ISUP grade groups: negatives are grade 0, positives spread over 1-5; predictions near the
   // diagonal.
   const std::vector<std::int64_t> grades = apportion({0.32, 0.27, 0.17, 0.12, 0.12}, positives);
@@ -460,6 +532,40 @@ json make_example_report() {
                              {"excluded", total_flow_excluded},
                              {"failed_inference", total_failed},
                              {"analysed", total_n}};
+
+  // Subgroups: each centre has its own scanner, so across centres the scanners differ as the
+  // centres do; within a centre there is one level and no test.
+  const auto cell = [](const json& stats, bool small) {
+    json c = {{"n", stats["n"]}, {"n_positive", stats["n_positive"]}, {"small", small}, {"auc", stats["auc"]},
+              {"sensitivity", stats["sensitivity"]}, {"specificity", stats["specificity"]}};
+    if (small) c["note"] = "small subgroup";
+    return c;
+  };
+  const std::vector<std::string> scanners = {"Aperio GT450", "Hamamatsu S360", "Philips UFS"};
+  json levels = json::object(), within = json::object();
+  std::vector<std::pair<double, double>> auc_se;
+  std::size_t index = 0;
+  for (const auto& [name, stats] : centres.items()) {
+    const std::string scanner = scanners[index++ % scanners.size()];
+    levels[scanner] = cell(stats, false);
+    auc_se.emplace_back(stats["auc"]["estimate"].get<double>(), stats["auc"]["se_delong"].get<double>());
+    within[name] = {{"levels", {{scanner, cell(stats, false)}}},
+                    {"test", {{"levels", {scanner}}, {"method", nullptr}, {"statistic", nullptr}, {"df", nullptr},
+                              {"p", nullptr}, {"note", "fewer than two levels with an AUC and a positive variance"}}}};
+  }
+  double sum_w = 0, sum_wy = 0;
+  for (const auto& [a, se] : auc_se) sum_w += 1 / (se * se), sum_wy += a / (se * se);
+  double scanner_q = 0;
+  for (const auto& [a, se] : auc_se) scanner_q += (a - sum_wy / sum_w) * (a - sum_wy / sum_w) / (se * se);
+  report["subgroups"] = {
+      {"variables", {"scanner"}},
+      {"small_below", {{"slides", 30}, {"per_class", 5}}},
+      {"scanner",
+       {{"not_given", 0},
+        {"pooled", {{"levels", levels},
+                    {"test", {{"levels", scanners}, {"method", "Cochran's Q on the DeLong variances (chi-square, k - 1 df)"},
+                              {"statistic", r4(scanner_q)}, {"df", 2}, {"p", r4(std::exp(-scanner_q / 2))}}}}},
+        {"centres", within}}}};
   return report;
 }
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -60,7 +61,7 @@ TEST(HtmlReport, RendersEverySectionOfTheExample) {
   const std::string html = render(testing::make_example_report());
   ASSERT_FALSE(html.empty());
   EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
-  for (const char* id : {"study", "summary", "centres", "roc", "forest", "calibration", "confusion", "flow",
+  for (const char* id : {"study", "summary", "centres", "roc", "forest", "calibration", "utility", "confusion", "flow",
                          "patient-level", "misclassified", "checklist"}) {
     EXPECT_FALSE(element(html, "section", id).empty()) << id;
   }
@@ -129,6 +130,118 @@ TEST(HtmlReport, ForestPlotHasCentresDiamondsAndPredictionInterval) {
   EXPECT_NE(svg.find("df = 2"), std::string::npos);
   EXPECT_NE(svg.find("I²"), std::string::npos);
   EXPECT_NE(svg.find("τ²"), std::string::npos);
+}
+
+// Regression: a centre at AUC 1 used to drop out of the meta-analysis with nothing said; the
+// report now marks it in the forest plot and names the method it entered by.
+TEST(HtmlReport, ForestPlotMarksCentresEnteredByContinuityCorrection) {
+  json report = testing::make_example_report();
+  report["heterogeneity"]["boundary_method"] = "continuity correction: 1/2 pair added";
+  report["heterogeneity"]["corrected_centres"] = {"centre-a"};
+  const std::string html = render(report);
+  const std::string svg = element(html, "svg", "forest-plot");
+  EXPECT_EQ(count(svg, "class=\"forest-corrected\""), 1u);
+  EXPECT_NE(svg.find("centre-a \xE2\x80\xA0"), std::string::npos);
+  const std::string note = element(html, "p", "boundary-correction");
+  EXPECT_NE(note.find("(centre-a)"), std::string::npos);
+  EXPECT_NE(note.find("continuity correction: 1/2 pair added"), std::string::npos);
+  report["heterogeneity"].erase("corrected_centres");
+  EXPECT_EQ(render(report).find("boundary-correction"), std::string::npos);
+}
+
+json decision_curve_block(double prevalence, bool with_band) {
+  json thresholds = json::array(), model = json::array(), all = json::array(), low = json::array(),
+       high = json::array();
+  for (int k = 1; k <= 99; ++k) {
+    const double pt = k / 100.0;
+    thresholds.push_back(pt);
+    const double nb = std::max(0.0, prevalence * (1 - pt) - 0.02);
+    model.push_back(nb);
+    all.push_back(prevalence - (1 - prevalence) * pt / (1 - pt));
+    low.push_back(nb - 0.03);
+    high.push_back(nb + 0.03);
+  }
+  json block = {{"thresholds", thresholds}, {"model", model}, {"treat_all", all}, {"treat_none", 0.0},
+                {"band", nullptr}, {"at_threshold", {{"threshold", 0.5}, {"model", model[49]}, {"treat_all", all[49]},
+                                                     {"treat_none", 0.0}, {"ci_low", nullptr}, {"ci_high", nullptr}}}};
+  if (with_band) {
+    block["band"] = {{"model_low", low}, {"model_high", high}, {"replicates", 200}};
+    block["at_threshold"]["ci_low"] = low[49];
+    block["at_threshold"]["ci_high"] = high[49];
+  }
+  return block;
+}
+
+TEST(HtmlReport, DecisionCurvesHaveAPanelPerCentreWithBandAndTheSummaryTile) {
+  json report = testing::make_example_report();
+  report["pooled"]["decision_curve"] = decision_curve_block(0.4, true);
+  report["centres"]["centre-a"]["decision_curve"] = decision_curve_block(0.3, true);
+  report["centres"]["centre-c"]["decision_curve"] = decision_curve_block(0.5, false);
+  for (auto& [name, centre] : report["centres"].items()) {
+    if (name.rfind("centre-b", 0) == 0) centre.erase("decision_curve");
+  }
+  const std::string html = render(report);
+  const std::string svg = element(html, "svg", "decision-curve-plot");
+  ASSERT_FALSE(svg.empty());
+  EXPECT_EQ(count(svg, "class=\"decision-panel\""), 3u);  // centre-b has none
+  EXPECT_EQ(count(svg, "class=\"decision-band\""), 2u);
+  EXPECT_EQ(count(svg, "class=\"decision-model\""), 3u);
+  EXPECT_EQ(count(svg, "class=\"decision-treat-all\""), 3u);
+  EXPECT_EQ(count(svg, "class=\"decision-treat-none\""), 3u);
+  EXPECT_EQ(count(svg, "class=\"decision-threshold\""), 3u);
+  const std::string table = element(html, "table", "net-benefit");
+  EXPECT_NE(table.find("<td>0.180 <span class=\"iv\">(0.150–0.210)</span></td>"), std::string::npos) << table;
+  EXPECT_NE(table.find("<td class=\"na\">n/a</td>"), std::string::npos);  // centre-b
+  EXPECT_NE(element(html, "section", "summary").find("Net benefit at 0.5"), std::string::npos);
+}
+
+TEST(HtmlReport, DecisionCurvesAbsentSayNotAvailable) {
+  json report = testing::make_example_report();
+  report["pooled"].erase("decision_curve");
+  for (auto& [name, centre] : report["centres"].items()) centre.erase("decision_curve");
+  const std::string html = render(report);
+  EXPECT_NE(element(html, "section", "utility").find("Decision curves: not available"), std::string::npos);
+  EXPECT_EQ(html.find("decision-curve-plot"), std::string::npos);
+}
+
+TEST(HtmlReport, SmoothedCalibrationCurveBandAndErrorsInThePanels) {
+  json report = testing::make_example_report();
+  json predicted = json::array(), observed = json::array(), low = json::array(), high = json::array();
+  for (int k = 0; k < 50; ++k) {
+    const double p = 0.05 + 0.9 * k / 49.0;
+    predicted.push_back(p);
+    observed.push_back(p * p);
+    low.push_back(p * p - 0.05);
+    high.push_back(p * p + 0.05);
+  }
+  const json curve = {{"predicted", predicted}, {"observed", observed}, {"band_low", low}, {"band_high", high}};
+  for (auto& [name, centre] : report["centres"].items()) centre["calibration"].erase("smoothed");
+  report["pooled"]["calibration"]["smoothed"] = {{"ici", 0.0314}, {"e50", 0.0251}, {"e90", 0.0702}, {"emax", 0.2},
+                                                 {"curve", curve}};
+  report["centres"]["centre-a"]["calibration"]["smoothed"] = {{"ici", 0.05}, {"e50", 0.04}, {"e90", 0.09},
+                                                              {"emax", 0.2}, {"curve", nullptr}};
+  const std::string svg = element(render(report), "svg", "calibration-plot");
+  EXPECT_EQ(count(svg, "class=\"calibration-smoothed\""), 1u);
+  EXPECT_EQ(count(svg, "class=\"calibration-band\""), 1u);
+  EXPECT_EQ(count(svg, "class=\"calibration-errors\""), 2u);
+  EXPECT_NE(svg.find("ICI 0.031 · E50 0.025 · E90 0.070"), std::string::npos);
+}
+
+TEST(HtmlReport, SubgroupForestPlotTableAndTestPerVariable) {
+  json report = testing::make_example_report();
+  const std::string html = render(report);
+  const std::string svg = element(html, "svg", "subgroup-forest-scanner");
+  ASSERT_FALSE(svg.empty());
+  EXPECT_EQ(count(svg, "class=\"subgroup-mark\""), 6u);  // 3 scanners across centres, 1 within each centre
+  const std::string table = element(html, "table", "subgroup-scanner");
+  EXPECT_NE(table.find("<td>Aperio GT450</td>"), std::string::npos);
+  EXPECT_NE(html.find("All centres: Cochran"), std::string::npos);
+  EXPECT_NE(html.find("no test (fewer than two scanner levels with an AUC)"), std::string::npos);
+  // A small subgroup is hollow and says so.
+  report["subgroups"]["scanner"]["pooled"]["levels"]["Aperio GT450"]["small"] = true;
+  const std::string small = render(report);
+  EXPECT_EQ(count(element(small, "svg", "subgroup-forest-scanner"), "data-small=\"true\""), 1u);
+  EXPECT_NE(element(small, "table", "subgroup-scanner").find("(small)"), std::string::npos);
 }
 
 TEST(HtmlReport, CalibrationPlotHasAPanelPerCentreAndPooled) {
@@ -288,7 +401,7 @@ TEST(HtmlReport, RendersAMinimalReport) {
                        {"flow", json::object()}};
   const std::string html = render(report);
   ASSERT_FALSE(html.empty());
-  for (const char* id : {"study", "summary", "centres", "roc", "forest", "calibration", "confusion", "flow",
+  for (const char* id : {"study", "summary", "centres", "roc", "forest", "calibration", "utility", "confusion", "flow",
                          "patient-level", "misclassified", "checklist"}) {
     EXPECT_FALSE(element(html, "section", id).empty()) << id;
   }

@@ -68,12 +68,36 @@ TEST(PoolAuc, LogitScaleAndBackTransform) {
   EXPECT_LT(p->prediction_interval->low, p->random_ci.low);
 }
 
-TEST(PoolAuc, PerfectCentreIsNamed) {
+// Regression: a perfectly separating centre (AUC 1, DeLong variance 0) used to make pool_auc fail,
+// so the demo's report showed no heterogeneity at all. It now enters with 1/2 pair added.
+TEST(PoolAuc, PerfectCentreEntersWithContinuityCorrection) {
+  std::vector<CentreAuc> centres = {{0.7, 0.002, 50, 60}, {1.0, 0.0, 20, 30}, {0.0, 0.0, 4, 5}};
+  auto p = pool_auc(centres);
+  ASSERT_TRUE(p.ok()) << p.error().detail;
+  ASSERT_EQ(p->logit_auc.size(), 3U);
+  EXPECT_EQ(p->corrected, (std::vector<bool>{false, true, true}));
+  EXPECT_DOUBLE_EQ(p->auc[0], 0.7);
+  EXPECT_DOUBLE_EQ(p->auc[1], 599.5 / 600.0);
+  EXPECT_DOUBLE_EQ(p->auc[2], 0.5 / 20.0);
+  const double a = 599.5 / 600.0;
+  EXPECT_DOUBLE_EQ(p->logit_variance[1], hanley_mcneil_variance(a, 20, 30) / std::pow(a * (1 - a), 2));
+  EXPECT_GT(p->logit_variance[1], 0.0);
+  EXPECT_TRUE(std::isfinite(p->random_auc));
+}
+
+TEST(PoolAuc, BoundaryCentreWithoutCountsIsNamed) {
   std::vector<CentreAuc> centres = {{0.7, 0.002}, {1.0, 0.0}};
   auto p = pool_auc(centres);
   ASSERT_FALSE(p.ok());
   EXPECT_NE(p.error().detail.find("centre 1"), std::string::npos);
+  EXPECT_FALSE(pool_auc(std::vector<CentreAuc>{{0.7, 0.002}, {1.2, 0.001}}).ok());
   EXPECT_FALSE(pool_auc({}).ok());
+}
+
+TEST(HanleyMcNeil, KnownValue) {
+  // A = 0.5, one case of each class: A(1 - A) / 1.
+  EXPECT_DOUBLE_EQ(hanley_mcneil_variance(0.5, 1, 1), 0.25);
+  EXPECT_TRUE(std::isnan(hanley_mcneil_variance(0.8, 0, 10)));
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "mcval/stats/distributions.h"
+
 namespace mcval::stats {
 namespace {
 
@@ -90,6 +92,39 @@ TEST(RocCurve, PointsLikeScikitLearn) {
   EXPECT_EQ(c->thresholds, (std::vector<double>{1.8, 0.8, 0.4, 0.35, 0.1}));
   EXPECT_EQ(c->tpr, (std::vector<double>{0.0, 1.0 / 3.0, 2.0 / 3.0, 1.0, 1.0}));
   EXPECT_EQ(c->fpr, (std::vector<double>{0.0, 0.0, 2.0 / 3.0, 2.0 / 3.0, 1.0}));
+}
+
+}  // namespace
+}  // namespace mcval::stats
+
+namespace mcval::stats {
+namespace {
+
+TEST(UnpairedDeLong, WelchStatisticOfTwoIndependentAucs) {
+  DeLongAuc a;
+  a.auc = 0.9;
+  a.variance = 0.0009;
+  a.n_positive = 40;
+  a.n_negative = 60;
+  DeLongAuc b;
+  b.auc = 0.8;
+  b.variance = 0.0016;
+  b.n_positive = 20;
+  b.n_negative = 30;
+  auto t = unpaired_delong_test(a, b);
+  ASSERT_TRUE(t.ok());
+  EXPECT_NEAR(t->difference, 0.1, 1e-15);
+  EXPECT_NEAR(t->z, 0.1 / 0.05, 1e-12);
+  EXPECT_NEAR(t->df, 0.0025 * 0.0025 / (0.0009 * 0.0009 / 99 + 0.0016 * 0.0016 / 49), 1e-9);
+  EXPECT_GT(t->p_value, 2 * normal_sf(2.0));  // t tails are heavier than the normal's
+  EXPECT_LT(t->p_value, 0.06);
+  b.auc = 0.9;
+  b.variance = 0.0;
+  a.variance = 0.0;
+  auto same = unpaired_delong_test(a, b);
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(same->z, 0.0);
+  EXPECT_EQ(same->p_value, 1.0);
 }
 
 }  // namespace

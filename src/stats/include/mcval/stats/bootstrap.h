@@ -79,6 +79,23 @@ using BootstrapStatistic = std::function<double(std::span<const std::size_t> ind
 Result<BootstrapResult> bootstrap(std::size_t n, std::span<const int> strata, std::span<const std::int64_t> clusters,
                                   const BootstrapStatistic& statistic, const BootstrapOptions& options = {});
 
+/// A vector-valued statistic on a resample: writes one value per component into `values` (NaN
+/// where undefined). Must be safe to call concurrently from several threads.
+using BootstrapVectorStatistic = std::function<void(std::span<const std::size_t> indices, std::span<double> values)>;
+
+/// Pointwise percentile band of a vector-valued statistic (a curve): per component, the alpha/2
+/// and 1 - alpha/2 quantiles (type 7) of its finite replicate values.
+struct BootstrapBand {
+  std::vector<Interval> percentile;          ///< per component; NaN where no replicate was finite
+  std::vector<std::size_t> replicates_used;  ///< per component: replicates with a finite value
+};
+
+/// Bootstrap band with the same resampling scheme and random draws as bootstrap() (no BCa).
+/// Errors: as for bootstrap(), and dimension == 0.
+Result<BootstrapBand> bootstrap_band(std::size_t n, std::span<const int> strata, std::span<const std::int64_t> clusters,
+                                     std::size_t dimension, const BootstrapVectorStatistic& statistic,
+                                     const BootstrapOptions& options = {});
+
 /// Bootstrap of the AUC, stratified by class and optionally clustered (pass an empty span for no
 /// clusters). Each replicate costs O(n) using tie groups of the original sorted scores (a
 /// replicate is a multiset of original cases, so its AUC is a sweep over per-group counts) and

@@ -43,17 +43,36 @@ struct MetaAnalysis {
 Result<MetaAnalysis> meta_analysis(std::span<const double> estimates, std::span<const double> variances,
                                    double confidence = kDefaultConfidence);
 
-/// One centre's AUC and its DeLong variance (see delong_auc()).
+/// One centre's AUC, its DeLong variance (see delong_auc()) and its class counts. The counts are
+/// needed only where the continuity correction applies (see pool_auc()).
 struct CentreAuc {
   double auc = 0;
   double variance = 0;
+  std::size_t n_positive = 0;
+  std::size_t n_negative = 0;
 };
+
+/// How pool_auc() lets a centre at AUC 0 or 1 take part, in words for the report.
+inline constexpr const char* kBoundaryAucMethod =
+    "continuity correction: a centre whose AUC is 0 or 1 (DeLong variance 0, no logit) enters with 1/2 a "
+    "discordant (or concordant) pair added to its n_positive x n_negative pairs, AUC* = (pairs - 1/2)/pairs "
+    "(or 1/2 / pairs), as the 1/2 added to a zero cell of a 2x2 table (Haldane 1956; Anscombe 1956), and the "
+    "Hanley-McNeil (1982) variance at AUC*; a centre whose DeLong variance is 0 at an AUC inside (0, 1) takes "
+    "the Hanley-McNeil variance at its AUC. The corrected centres are marked; every other centre enters with "
+    "its DeLong variance";
+
+/// Hanley and McNeil's (1982) variance of an AUC with n_positive and n_negative cases:
+/// (A(1-A) + (n_pos-1)(Q1-A^2) + (n_neg-1)(Q2-A^2)) / (n_pos n_neg), Q1 = A/(2-A),
+/// Q2 = 2A^2/(1+A). NaN when a count is 0.
+double hanley_mcneil_variance(double auc, double n_positive, double n_negative);
 
 /// Random-effects pooling of centre AUCs on the logit scale. Per centre:
 /// y = logit(auc) = log(auc / (1 - auc)), v = variance / (auc (1 - auc))^2 (delta method).
 /// The meta-analysis runs on (y, v); estimates and intervals are back-transformed with
 /// expit(x) = 1 / (1 + exp(-x)), so every AUC-scale interval lies inside (0, 1).
 struct PooledAuc {
+  std::vector<double> auc;             ///< the AUC that entered per centre (AUC* where corrected)
+  std::vector<bool> corrected;         ///< per centre: the continuity correction applied
   std::vector<double> logit_auc;       ///< y per centre
   std::vector<double> logit_variance;  ///< v per centre
   MetaAnalysis logit;                  ///< the meta-analysis on the logit scale
@@ -64,9 +83,11 @@ struct PooledAuc {
   std::optional<Interval> prediction_interval;  ///< only for k >= 3
 };
 
-/// Errors: no centre; a centre whose AUC is not strictly inside (0, 1) or whose variance is not
-/// finite and > 0 (a perfectly separating centre has DeLong variance 0 and no logit), the detail
-/// naming the centre's index; confidence outside (0, 1).
+/// A centre at AUC 0 or 1 (a perfectly separating centre: DeLong variance 0, no logit), or with
+/// DeLong variance 0, enters by the continuity correction of kBoundaryAucMethod instead of dropping
+/// out; `corrected` says which. Errors: no centre; a centre whose AUC is not in [0, 1], whose
+/// variance is not finite and >= 0, or that needs the correction without n_positive and
+/// n_negative >= 1, the detail naming the centre's index; confidence outside (0, 1).
 Result<PooledAuc> pool_auc(std::span<const CentreAuc> centres, double confidence = kDefaultConfidence);
 
 }  // namespace mcval::stats

@@ -80,6 +80,24 @@ struct PairedDeLongTest {
 Result<PairedDeLongTest> paired_delong_test(std::span<const int> labels, std::span<const double> scores1,
                                             std::span<const double> scores2, double confidence = kDefaultConfidence);
 
+/// DeLong's test for two AUCs on independent samples (e.g. two subgroups), as pROC's
+/// roc.test(roc1, roc2, method = "delong", paired = FALSE): D = (auc1 - auc2) / sqrt(V1 + V2) with
+/// the two DeLong variances, referred to Student's t with the Welch-Satterthwaite
+/// df = (V1 + V2)^2 / (V1^2 / (n1 - 1) + V2^2 / (n2 - 1)), n the number of cases of each curve;
+/// D as for the paired test when the standard error is 0.
+struct UnpairedDeLongTest {
+  double difference = 0;  ///< auc1 - auc2
+  double se_difference = 0;
+  double z = 0;   ///< pROC's D
+  double df = 0;  ///< Welch-Satterthwaite degrees of freedom
+  double p_value = 1;  ///< two-sided, 2 P(T_df > |D|)
+  Interval ci_difference;  ///< difference -/+ z_crit se (normal)
+};
+
+/// Errors: confidence outside (0, 1).
+Result<UnpairedDeLongTest> unpaired_delong_test(const DeLongAuc& first, const DeLongAuc& second,
+                                                double confidence = kDefaultConfidence);
+
 /// ROC curve points for plotting, identical to scikit-learn 1.2's
 /// roc_curve(labels, scores, drop_intermediate=False): one point per distinct score, in order of
 /// decreasing threshold, preceded by the point (0, 0) whose threshold is max(score) + 1.
