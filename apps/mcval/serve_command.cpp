@@ -416,7 +416,13 @@ int run_serve(const Config& config) {
   const std::string scan_holder = lease_holder_name();
   constexpr std::chrono::seconds kScanLease{60};
   auto scan = [&](JobProgress& job) -> Result<nlohmann::json> {
-    MCVAL_TRY_ASSIGN(leased, (*catalog)->acquire_scan_lease(scan_holder, kScanLease));
+    // SQLite serves one server process (ProcessLock above): its scans are one at a time already.
+    const bool shared = (*catalog)->engine() != "sqlite";
+    bool leased = true;
+    if (shared) {
+      MCVAL_TRY_ASSIGN(acquired, (*catalog)->acquire_scan_lease(scan_holder, kScanLease));
+      leased = acquired;
+    }
     if (!leased) {
       log::info("catalogue scan left to another process", {{"database", (*catalog)->describe()}});
       return nlohmann::json{{"skipped", "another process is scanning this catalogue; its result is seen here within "
@@ -425,8 +431,11 @@ int run_serve(const Config& config) {
     struct LeaseRelease {
       catalog::CatalogStore& store;
       const std::string& holder;
-      ~LeaseRelease() { (void)store.release_scan_lease(holder); }
-    } release{**catalog, scan_holder};
+      bool held;
+      ~LeaseRelease() {
+        if (held) (void)store.release_scan_lease(holder);
+      }
+    } release{**catalog, scan_holder, shared};
     catalog::ScanOptions options;
     options.threads = config.threads > 0 ? config.threads : cores;
     options.stop = &job.stop_flag();
@@ -435,12 +444,12 @@ int run_serve(const Config& config) {
     auto last_report = std::make_shared<std::atomic<std::int64_t>>(0);
     const auto started = std::chrono::steady_clock::now();
     auto last_renewal = std::make_shared<std::atomic<std::int64_t>>(0);
-    options.on_progress = [last_report, last_renewal, started, &catalog, &scan_holder, kScanLease,
+    options.on_progress = [last_report, last_renewal, started, &catalog, &scan_holder, kScanLease, shared,
                            &job](const catalog::ScanProgress& p) {
       job.set(p.done, p.total);
       const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
       if (std::int64_t renewed = last_renewal->load();
-          ms - renewed >= 10000 && last_renewal->compare_exchange_strong(renewed, ms)) {
+          shared && ms - renewed >= 10000 && last_renewal->compare_exchange_strong(renewed, ms)) {
         (void)(*catalog)->acquire_scan_lease(scan_holder, kScanLease);
       }
       std::int64_t previous = last_report->load();

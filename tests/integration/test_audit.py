@@ -242,7 +242,9 @@ class ServerAuditTest(unittest.TestCase):
 
     def serve(self, *extra):
         from harness import Server
-        return Server(self.ws, ["--scan-on-start=false", "--audit-log", self.log, *extra])
+        server = Server(self.ws, ["--scan-on-start=false", "--audit-log", self.log, *extra])
+        self.addCleanup(server.stop)  # a failed test leaves no server holding the catalogue
+        return server
 
     def read_tiles(self, server, slide_id, count):
         for level in range(8, 8 + count):
@@ -287,7 +289,11 @@ class ServerAuditTest(unittest.TestCase):
         with open(config, "w") as f:
             json.dump({"issuers": [{"name": "idp", "issuer": "http://127.0.0.1:%d" % down, "audiences": ["mcval"],
                                     "allow_insecure_http_for_tests": True}]}, f)
-        server = self.serve("--auth", "oidc", "--auth-config", config, "--rate-limit-per-user", "0")
+        # Without the per-address limit (which answers a flood 429 before the token is even looked
+        # at, tested in test_auth): here every refusal reaches the audit log's aggregation.
+        server = self.serve("--auth", "oidc", "--auth-config", config, "--rate-limit-per-user", "0",
+                            "--rate-limit-per-address-unauthenticated", "0")
+        self.addCleanup(server.stop)
         for _ in range(200):
             self.assertEqual(server.get("/api/v1/slides").status, 401)
             self.assertEqual(server.get("/api/v1/slides", {"Authorization": "Bearer not-a-token"}).status, 401)
