@@ -18,7 +18,7 @@ PROVIDER_SCRIPT = os.path.join(PROVIDER_DIR, "provider.mjs")
 NODE = os.environ.get("MCVAL_NODE") or shutil.which("node") or "node"
 
 API_RESOURCE = "https://mcval.test/api"        # aud "mcval-api", 300 s
-SHORT_RESOURCE = "https://mcval.test/short"    # aud "mcval-api", 1 s
+SHORT_RESOURCE = "https://mcval.test/short"    # aud "mcval-api", 3 s
 OTHER_RESOURCE = "https://other.test/api"      # aud "other-api"
 AUDIENCE = "mcval-api"
 

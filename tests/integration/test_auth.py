@@ -214,7 +214,7 @@ class OidcAuthTest(unittest.TestCase):
         self.assertEqual(claims_of(token)["aud"], AUDIENCE)
 
     def test_expired_token(self):
-        token = self.token("viewer-a", resource=SHORT_RESOURCE)  # a real token living 1 s
+        token = self.token("viewer-a", resource=SHORT_RESOURCE)  # a real token living 3 s
         self.assertEqual(self.call("/api/v1/me", token).status, 200)
         time.sleep(max(0.0, claims_of(token)["exp"] - time.time()) + 0.3)
         self.assert_refused(token, "expired")
@@ -812,7 +812,8 @@ class BrowserLoginTest(unittest.TestCase):
         self.assertGreaterEqual(len(csrf_denials), 3)
 
     def test_a_session_outlives_its_access_token_with_the_refresh_token(self):
-        # Access tokens of the "short" resource live 1 s; the session renews them.
+        # Access tokens of the "short" resource live 3 s (1 s was too short for a sign-in under the
+        # sanitizers: the token expired between the provider and mcval); the session renews them.
         server = Server(self.ws.with_data("data-short"), ["--auth", "oidc", "--auth-config", self.config_path,
                                   "--audit-log", os.path.join(self.ws.dir, "audit-short.log"),
                                   "--login-issuer", "idp-a", "--login-client-id", "mcval-web",
@@ -825,7 +826,7 @@ class BrowserLoginTest(unittest.TestCase):
             first = json.loads(browser.open(self.short_base + "/auth/session")[2])
             self.assertTrue(first["renewable"])
             for _ in range(3):
-                time.sleep(1.1)
+                time.sleep(1.6)  # 4.8 s in all: past the first token's end
                 status, _, body, _ = browser.open(self.short_base + "/api/v1/me")
                 self.assertEqual(status, 200, body)
                 self.assertEqual(json.loads(body)["subject"], "alice")

@@ -5,7 +5,7 @@
 // grant, with resource indicators: the resource decides the token's `aud` and lifetime.
 //
 //   https://mcval.test/api    aud "mcval-api", 300 s   (the default resource)
-//   https://mcval.test/short  aud "mcval-api", 1 s     (tokens that expire while a test waits)
+//   https://mcval.test/short  aud "mcval-api", 3 s     (tokens that expire while a test waits)
 //   https://other.test/api    aud "other-api", 300 s   (tokens for another API)
 //
 // The clients come from the spec (argv[2], JSON):
@@ -34,7 +34,7 @@ import Provider from 'oidc-provider';
 
 const RESOURCES = {
   'https://mcval.test/api': { audience: 'mcval-api', ttl: 300 },
-  'https://mcval.test/short': { audience: 'mcval-api', ttl: 1 },
+  'https://mcval.test/short': { audience: 'mcval-api', ttl: 3 },
   'https://other.test/api': { audience: 'other-api', ttl: 300 },
 };
 const DEFAULT_RESOURCE = 'https://mcval.test/api';
